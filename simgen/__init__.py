@@ -1,0 +1,21 @@
+"""simgen: synthetic, labelled training images from simulated 3D scenes, and a sim-to-real scorecard."""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "render_dataset", "load_scene", "RenderAppConfig"]
+
+
+def __getattr__(name):  # lazy: importing simgen stays cheap and engine-free
+    if name == "render_dataset":
+        from simgen.dataset import render_dataset
+
+        return render_dataset
+    if name == "load_scene":
+        from simgen.scene.spec import load_scene
+
+        return load_scene
+    if name == "RenderAppConfig":
+        from simgen.config import RenderAppConfig
+
+        return RenderAppConfig
+    raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""Command-line entry points (Hydra apps). Only this package sees DictConfig objects."""

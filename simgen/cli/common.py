@@ -1,0 +1,42 @@
+"""Shared helpers for the Hydra apps: error reporting, logging set-up, config conversion."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from typing import Any, Callable
+
+from simgen.errors import SimgenError
+
+log = logging.getLogger("simgen")
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("SIMGEN_DEBUG", "") not in {"", "0", "false", "False"}
+
+
+def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn SimgenError (and a few OS errors) into a one-line message and exit code 2.
+
+    Set ``SIMGEN_DEBUG=1`` to get the full traceback instead.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SimgenError as exc:
+            if debug_enabled():
+                raise
+            print(f"simgen: error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            if debug_enabled():
+                raise
+            print("simgen: interrupted; finished shards are kept, run the same command again to resume",
+                  file=sys.stderr)
+            sys.exit(130)
+
+    return wrapper

@@ -1,0 +1,89 @@
+"""Typed configuration (dataclasses registered in Hydra's ConfigStore).
+
+Only ``simgen/cli`` sees DictConfig objects; library code receives these dataclasses (or plain values) through
+``from_config`` constructors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from simgen.randomize.schema import RandomizationConfig
+
+
+@dataclass
+class AssetsConfig:
+    # Folder that scene mesh/texture paths are relative to; null = simgen's built-in assets/ folder.
+    root: Optional[str] = None
+
+
+@dataclass
+class RenderConfig:
+    # Output resolution; null = the scene camera's width/height (intrinsics are scaled to match).
+    width: Optional[int] = None
+    height: Optional[int] = None
+    # OpenGL platform for headless rendering: egl (Mesa llvmpipe on CPU, NVIDIA on GPU) or osmesa.
+    platform: str = "egl"
+    # Anti-aliasing of the colour pass (labels always come from an aliasing-free id pass).
+    msaa: bool = True
+    # Largest texture side uploaded to GL (textures are downscaled once at load time).
+    max_texture_size: int = 1024
+
+
+@dataclass
+class LabelsConfig:
+    # Drop objects whose visible fraction (visible px / px when rendered alone) is below this.
+    min_visibility: float = 0.1
+    # Drop objects with fewer visible pixels than this.
+    min_area: int = 16
+    # COCO segmentation encoding: polygon (default; torchvision's loader reads it) or rle (uncompressed counts).
+    segmentation: str = "polygon"
+
+
+@dataclass
+class ExportConfig:
+    format: str = "coco"
+    # PNG zlib level 0-9 (1 = fast, files ~10% larger than 9).
+    png_compression: int = 1
+    # Write depth maps as 16-bit PNG in millimetres under depth/.
+    depth: bool = True
+    # Write instance-id maps as 16-bit PNG under instances/ (0 = background).
+    instance_maps: bool = False
+    # Contact sheet of the first samples with boxes, class names and masks.
+    preview: bool = True
+    preview_n: int = 9
+
+
+@dataclass
+class RenderAppConfig:
+    """``simgen render``: scene description + seed -> labelled COCO dataset."""
+
+    scene: str = "default"
+    n_images: int = 16
+    seed: int = 0
+    output_dir: str = "out/${scene}"
+    workers: int = 1
+    overwrite: bool = False
+    # Samples per shard: the unit of parallel work and of resume.
+    shard_size: int = 8
+    assets: AssetsConfig = field(default_factory=AssetsConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+
+
+_registered = False
+
+
+def register_configs() -> None:
+    """Register the structured configs in Hydra's ConfigStore (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(name="render_schema", node=RenderAppConfig)
+    _registered = True

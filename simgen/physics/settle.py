@@ -1,0 +1,108 @@
+"""Physics placement with pybullet (DIRECT, no GUI): drop objects onto the support surface and let them settle.
+
+One :class:`PhysicsWorld` per worker (one pybullet client). Each sample resets the simulation, so a sample's
+result depends only on its own inputs (any sample can be re-made alone, byte-identical).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from simgen.randomize.geometry import matrix_to_quat_xyzw, pose, quat_xyzw_to_matrix
+from simgen.scene.catalog import AssetCatalog
+from simgen.scene.model import ObjectInstance, Scene
+from simgen.scene.spec import PhysicsSpec, SceneSpec
+
+log = logging.getLogger(__name__)
+
+
+class PhysicsWorld:
+    """Owns one pybullet client. Use as a context manager: ``with PhysicsWorld() as w: w.settle(...)``."""
+
+    def __init__(self) -> None:
+        self._p = None
+        self._client = -1
+
+    def __enter__(self) -> "PhysicsWorld":
+        import pybullet as p
+
+        self._p = p
+        self._client = p.connect(p.DIRECT)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._p is not None and self._client >= 0:
+            try:
+                self._p.disconnect(physicsClientId=self._client)
+            except Exception:  # already disconnected
+                pass
+        self._client = -1
+
+    def settle(self, scene: Scene, catalog: AssetCatalog, physics: PhysicsSpec,
+               surface_half_extent: tuple[float, float] | None = None) -> Scene:
+        """Drop ``scene.objects`` from their current poses onto the plane z = 0 and return the settled scene."""
+        if not physics.enabled or not scene.objects:
+            return scene
+        p, cid = self._p, self._client
+        assert p is not None, "PhysicsWorld used outside its context"
+        p.resetSimulation(physicsClientId=cid)
+        p.setGravity(0, 0, -9.81, physicsClientId=cid)
+        p.setTimeStep(physics.timestep, physicsClientId=cid)
+        p.setPhysicsEngineParameter(numSolverIterations=20, deterministicOverlappingPairs=1, physicsClientId=cid)
+        plane = p.createCollisionShape(p.GEOM_PLANE, physicsClientId=cid)
+        ground = p.createMultiBody(0, plane, physicsClientId=cid)
+        p.changeDynamics(ground, -1, lateralFriction=physics.friction, physicsClientId=cid)
+        if surface_half_extent is not None:  # invisible rims keep objects on the table
+            hx, hy = surface_half_extent
+            for (cx, cy, ex, ey) in ((hx + 0.05, 0, 0.05, hy + 0.1), (-hx - 0.05, 0, 0.05, hy + 0.1),
+                                     (0, hy + 0.05, hx + 0.1, 0.05), (0, -hy - 0.05, hx + 0.1, 0.05)):
+                wall = p.createCollisionShape(p.GEOM_BOX, halfExtents=[ex, ey, 0.5], physicsClientId=cid)
+                p.createMultiBody(0, wall, basePosition=[cx, cy, 0.5], physicsClientId=cid)
+        shapes: dict[tuple[str, float], int] = {}
+        bodies = []
+        for obj in scene.objects:
+            mesh = catalog[obj.asset_key]
+            key = (obj.asset_key, round(obj.scale, 6))
+            if key not in shapes:
+                shapes[key] = p.createCollisionShape(
+                    p.GEOM_MESH, vertices=(mesh.hull_vertices * obj.scale).astype(np.float64).tolist(),
+                    physicsClientId=cid)
+            T = obj.T_world_obj
+            mass = max(1e-3, 0.2 * obj.scale ** 3)
+            b = p.createMultiBody(mass, shapes[key], basePosition=T[:3, 3].tolist(),
+                                  baseOrientation=matrix_to_quat_xyzw(T[:3, :3]).tolist(), physicsClientId=cid)
+            p.changeDynamics(b, -1, lateralFriction=physics.friction, rollingFriction=0.001,
+                             spinningFriction=0.001, linearDamping=0.04, angularDamping=0.04, physicsClientId=cid)
+            bodies.append(b)
+        steps = 0
+        for steps in range(1, physics.max_steps + 1):
+            p.stepSimulation(physicsClientId=cid)
+            if steps % 10 == 0 and steps >= 30:
+                speeds = [np.linalg.norm(p.getBaseVelocity(b, physicsClientId=cid)[0]) for b in bodies]
+                if max(speeds) < physics.rest_speed:
+                    break
+        out = []
+        for obj, b in zip(scene.objects, bodies):
+            pos, quat = p.getBasePositionAndOrientation(b, physicsClientId=cid)
+            # round away last-bit float noise so poses (and images) are stable
+            T = pose(quat_xyzw_to_matrix(np.round(quat, 9)), np.round(pos, 9))
+            out.append(_replace_pose(obj, T))
+        scene.params["physics_steps"] = steps
+        return scene.with_objects(out)
+
+
+def _replace_pose(obj: ObjectInstance, T: np.ndarray) -> ObjectInstance:
+    from dataclasses import replace
+
+    return replace(obj, T_world_obj=T)
+
+
+def settle(world: PhysicsWorld, scene: Scene, catalog: AssetCatalog, spec: SceneSpec) -> Scene:
+    """Settle with the scene's physics settings; the support surface's rims keep objects on it."""
+    half = (spec.surface.size[0] / 2, spec.surface.size[1] / 2)
+    return world.settle(scene, catalog, spec.physics, surface_half_extent=half)

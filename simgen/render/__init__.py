@@ -1,0 +1,1 @@
+"""Rendering. Import :mod:`simgen.render.gl` (platform selection) before anything imports OpenGL."""

@@ -1,0 +1,40 @@
+"""OpenGL platform selection for headless rendering. Must run before PyOpenGL is imported.
+
+``egl`` (default): Mesa llvmpipe on a CPU machine, the NVIDIA driver on a GPU machine. ``osmesa``: Mesa's
+off-screen software renderer (needs ``libosmesa6``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from simgen.errors import RenderError
+
+PLATFORMS = ("egl", "osmesa")
+
+_FIX = {
+    "egl": "install Mesa's EGL (Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri libgbm1) "
+           "or try render.platform=osmesa",
+    "osmesa": "install OSMesa (Debian/Ubuntu: apt-get install libosmesa6) or try render.platform=egl",
+}
+
+
+def select_platform(platform: str) -> None:
+    """Set ``PYOPENGL_PLATFORM`` (must happen before OpenGL is imported in this process)."""
+    if platform not in PLATFORMS:
+        raise RenderError(f"unknown render.platform {platform!r}; use one of {', '.join(PLATFORMS)}")
+    current = os.environ.get("PYOPENGL_PLATFORM")
+    if "OpenGL" in sys.modules and current and current != platform:
+        raise RenderError(f"OpenGL was already imported with PYOPENGL_PLATFORM={current}; cannot switch to "
+                          f"{platform} in the same process (start a new process or unset PYOPENGL_PLATFORM)")
+    os.environ["PYOPENGL_PLATFORM"] = platform
+    # pyrender 0.1.45 uses np.infty, removed in numpy 2
+    if not hasattr(np, "infty"):
+        np.infty = np.inf  # type: ignore[attr-defined]
+
+
+def platform_fix(platform: str) -> str:
+    return _FIX.get(platform, "")

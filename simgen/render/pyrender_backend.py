@@ -1,0 +1,199 @@
+"""pyrender (OpenGL) renderer: RGB, depth and instance ids, headless over EGL or OSMesa.
+
+One renderer per worker process. Meshes and textures are uploaded once (:meth:`PyrenderRenderer.prepare`) and
+reused: every object kind gets a pool of nodes (one per possible instance), unused ones are hidden, so no GL
+buffer is created or freed per sample.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+import numpy as np
+
+from simgen.errors import RenderError
+from simgen.render.frame import Frame, decode_ids, encode_ids
+from simgen.render.gl import platform_fix, select_platform
+from simgen.scene.catalog import AssetCatalog, MeshData
+from simgen.scene.model import Camera, Scene, cv_to_gl
+
+log = logging.getLogger(__name__)
+
+
+def _scaled(T: np.ndarray, s: float) -> np.ndarray:
+    M = np.array(T, dtype=np.float64, copy=True)
+    M[:3, :3] *= s
+    return M
+
+
+class PyrenderRenderer:
+    """``with PyrenderRenderer(w, h) as r: r.prepare(catalog, pool_sizes); frame = r.render(scene)``."""
+
+    def __init__(self, width: int, height: int, platform: str = "egl") -> None:
+        self.width, self.height, self.platform = int(width), int(height), platform
+        self._r = None
+        self._pyr = None
+        self._scene = None
+        self._pools: dict[str, list] = {}
+        self._env_nodes: list = []
+        self._light_nodes: list = []
+        self._cam_node = None
+        self._base_colors: dict[int, np.ndarray] = {}
+        self.gl_info: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> "PyrenderRenderer":
+        select_platform(self.platform)
+        try:
+            import pyrender  # noqa: WPS433 (import after platform selection)
+
+            self._pyr = pyrender
+            self._r = pyrender.OffscreenRenderer(self.width, self.height)
+        except Exception as exc:  # missing libEGL / libOSMesa, no device, ...
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise RenderError(f"no working OpenGL platform ({self.platform}: {msg[:160]}); "
+                              f"{platform_fix(self.platform)}") from None
+        try:
+            from OpenGL import GL
+
+            self.gl_info = {"vendor": GL.glGetString(GL.GL_VENDOR).decode(),
+                            "renderer": GL.glGetString(GL.GL_RENDERER).decode(),
+                            "version": GL.glGetString(GL.GL_VERSION).decode()}
+        except Exception:  # informational only
+            self.gl_info = {}
+        log.debug("GL: %s", self.gl_info)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._r is not None:
+            try:
+                self._r.delete()
+            except Exception:
+                pass
+            self._r = None
+
+    # ------------------------------------------------------------------ set-up
+    def _make_mesh(self, m: MeshData, texture):
+        pyr = self._pyr
+        mat = pyr.MetallicRoughnessMaterial(baseColorFactor=m.base_color.tolist(), metallicFactor=m.metallic,
+                                            roughnessFactor=m.roughness, baseColorTexture=texture,
+                                            doubleSided=True)
+        prim = pyr.Primitive(positions=m.vertices, normals=m.normals, indices=m.faces,
+                             texcoord_0=m.uv if texture is not None else None, material=mat)
+        return pyr.Mesh(primitives=[prim], is_visible=False)
+
+    def prepare(self, catalog: AssetCatalog, pool_sizes: dict[str, int], env_counts: dict[str, int]) -> None:
+        """Upload every mesh once: ``pool_sizes[key]`` instances of each object kind, ``env_counts`` of the rest."""
+        pyr = self._pyr
+        self._scene = pyr.Scene(bg_color=[0, 0, 0, 1], ambient_light=[0.3, 0.3, 0.3])
+        textures = {}
+        for key, m in catalog.meshes.items():
+            if m.texture is not None:
+                textures[key] = pyr.Texture(source=m.texture, source_channels="RGB",
+                                            sampler=pyr.Sampler(magFilter=9729, minFilter=9987,
+                                                                wrapS=10497, wrapT=10497))
+        far = np.eye(4)
+        for key, n in list(pool_sizes.items()) + list(env_counts.items()):
+            m = catalog[key]
+            pool = []
+            for _ in range(n):
+                mesh = self._make_mesh(m, textures.get(key))
+                pool.append(self._scene.add(mesh, pose=far))
+            self._pools[key] = pool
+        cam = pyr.IntrinsicsCamera(fx=500, fy=500, cx=self.width / 2, cy=self.height / 2, znear=0.05, zfar=20)
+        self._cam_node = self._scene.add(cam, pose=np.eye(4))
+
+    # ------------------------------------------------------------------ per sample
+    def _set_scene(self, scene: Scene) -> dict:
+        """Pose nodes for this scene; returns {instance_id: node}."""
+        pyr = self._pyr
+        sc = self._scene
+        used: dict[str, int] = {}
+        id_nodes = {}
+        for key, pool in self._pools.items():
+            for node in pool:
+                node.mesh.is_visible = False
+        for key, T in scene.environment:
+            i = used.get(key, 0)
+            node = self._pools[key][i]
+            used[key] = i + 1
+            node.mesh.is_visible = True
+            sc.set_pose(node, T)
+        for obj in scene.objects:
+            pool = self._pools.get(obj.asset_key)
+            i = used.get(obj.asset_key, 0)
+            if pool is None or i >= len(pool):
+                raise RenderError(f"more instances of {obj.asset_key} than prepared ({i + 1}); "
+                                  f"raise its pool size")
+            node = pool[i]
+            used[obj.asset_key] = i + 1
+            node.mesh.is_visible = True
+            mat = node.mesh.primitives[0].material
+            base = self._base_colors.setdefault(id(mat), np.array(mat.baseColorFactor, np.float64))
+            cf = obj.color_factor if obj.color_factor is not None else np.ones(4)
+            mat.baseColorFactor = np.clip(base * np.asarray(cf, np.float64), 0, 1)
+            if obj.metallic is not None:
+                mat.metallicFactor = float(obj.metallic)
+            if obj.roughness is not None:
+                mat.roughnessFactor = float(obj.roughness)
+            sc.set_pose(node, _scaled(obj.T_world_obj, obj.scale))
+            id_nodes[obj.instance_id] = node
+        # camera
+        c = scene.camera
+        self._check_size(c)
+        cam = self._cam_node.camera
+        cam.fx, cam.fy, cam.cx, cam.cy, cam.znear, cam.zfar = c.fx, c.fy, c.cx, c.cy, c.znear, c.zfar
+        sc.set_pose(self._cam_node, cv_to_gl(c.T_world_cam))
+        # lights: replaced per sample (cheap: no GL objects without shadows)
+        for ln in self._light_nodes:
+            sc.remove_node(ln)
+        self._light_nodes = []
+        for L in scene.lights:
+            if L.kind == "directional":
+                light = pyr.DirectionalLight(color=L.color, intensity=L.intensity)
+            elif L.kind == "point":
+                light = pyr.PointLight(color=L.color, intensity=L.intensity)
+            elif L.kind == "spot":
+                light = pyr.SpotLight(color=L.color, intensity=L.intensity, innerConeAngle=L.inner_cone,
+                                      outerConeAngle=L.outer_cone)
+            else:
+                raise RenderError(f"unknown light kind {L.kind!r}")
+            self._light_nodes.append(sc.add(light, pose=L.T_world_light))
+        sc.ambient_light = np.asarray(scene.ambient, np.float64)
+        sc.bg_color = np.concatenate([np.asarray(scene.bg_color, np.float64), [1.0]])
+        return id_nodes
+
+    def _check_size(self, c: Camera) -> None:
+        if (c.width, c.height) != (self.width, self.height):
+            raise RenderError(f"camera is {c.width}x{c.height} but the renderer is {self.width}x{self.height}")
+
+    def render(self, scene: Scene) -> tuple[Frame, dict]:
+        """Colour + depth pass and an instance-id pass. Returns (Frame, {instance_id: node handle})."""
+        pyr = self._pyr
+        id_nodes = self._set_scene(scene)
+        rgb, depth = self._r.render(self._scene)
+        seg_map = {node: encode_ids(iid) for iid, node in id_nodes.items()}
+        seg, _ = self._r.render(self._scene, flags=pyr.RenderFlags.SEG, seg_node_map=seg_map)
+        frame = Frame(rgb=np.ascontiguousarray(rgb, dtype=np.uint8), depth=depth.astype(np.float32),
+                      instance_ids=decode_ids(seg))
+        return frame, id_nodes
+
+    def render_alone(self, node, camera: Optional[Camera] = None) -> np.ndarray:
+        """Silhouette of one object with every other object removed: (H, W) bool.
+
+        ``camera`` overrides the scene camera (same image size), e.g. a wider view for truncation.
+        """
+        pyr = self._pyr
+        cam = self._cam_node.camera
+        saved = (cam.fx, cam.fy, cam.cx, cam.cy)
+        if camera is not None:
+            cam.fx, cam.fy, cam.cx, cam.cy = camera.fx, camera.fy, camera.cx, camera.cy
+        try:
+            seg, _ = self._r.render(self._scene, flags=pyr.RenderFlags.SEG, seg_node_map={node: (255, 0, 0)})
+        finally:
+            cam.fx, cam.fy, cam.cx, cam.cy = saved
+        return seg[..., 0] > 0

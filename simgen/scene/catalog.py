@@ -1,0 +1,271 @@
+"""Asset catalog: meshes and textures of a scene, loaded once per worker (trimesh, no engine).
+
+Procedural shapes come from ``trimesh.creation``; mesh files (OBJ/PLY/GLB/STL, with textures) are read relative to
+``assets_root`` and may not escape it.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from simgen.errors import AssetError, ConfigError
+from simgen.scene.spec import PROCEDURAL_TEXTURES, ObjectSpec, SceneSpec
+from simgen.scene.textures import make_texture
+
+log = logging.getLogger(__name__)
+
+SURFACE_KEY = "__surface__"
+WALL_KEY = "__wall__"
+
+
+@dataclass
+class MeshData:
+    """Render- and physics-ready mesh in its own frame (metres, unscaled).
+
+    vertices: (N, 3) float32; faces: (M, 3) int32; normals: (N, 3) float32; uv: (N, 2) float32 or None;
+    texture: (H, W, 3) uint8 or None; hull_vertices: (K, 3) float32 convex hull (for physics).
+    ``z_offset``: the mesh's lowest z (resting height helper).
+    """
+
+    key: str
+    vertices: np.ndarray
+    faces: np.ndarray
+    normals: np.ndarray
+    uv: Optional[np.ndarray]
+    texture: Optional[np.ndarray]
+    base_color: np.ndarray  # (4,) float, 0..1
+    metallic: float = 0.0
+    roughness: float = 0.7
+    hull_vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
+    source: str = ""
+
+    @property
+    def extents(self) -> np.ndarray:
+        return self.vertices.max(0) - self.vertices.min(0)
+
+    @property
+    def radius(self) -> float:
+        """Bounding-sphere radius about the origin (metres)."""
+        return float(np.linalg.norm(self.vertices, axis=1).max())
+
+
+def safe_asset_path(root: Path, rel: str) -> Path:
+    """Resolve ``rel`` under ``root``; refuse paths that escape it (``../../etc/passwd``) or absolute paths."""
+    root = Path(root).resolve()
+    p = Path(rel)
+    if p.is_absolute():
+        raise AssetError(f"asset path {rel!r} is absolute; give it relative to assets.root ({root})")
+    full = (root / p).resolve()
+    if not full.is_relative_to(root):
+        raise AssetError(f"asset path {rel!r} escapes assets.root ({root}); keep assets inside that folder")
+    return full
+
+
+def _stable_rng(*parts: str) -> np.random.Generator:
+    """Deterministic generator for content that depends only on names (procedural textures)."""
+    return np.random.default_rng(zlib.crc32("/".join(parts).encode()))
+
+
+def _downscale(img: np.ndarray, max_size: int) -> np.ndarray:
+    import cv2
+
+    h, w = img.shape[:2]
+    s = max(h, w)
+    if s <= max_size:
+        return img
+    f = max_size / s
+    return cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
+def _load_texture_file(path: Path, max_size: int) -> np.ndarray:
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise AssetError(f"texture {path} is missing or not a readable image; fix the file or the path")
+    return _downscale(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), max_size)
+
+
+def _primitive(shape: str, size: list[float]):
+    import trimesh
+
+    if shape == "box":
+        return trimesh.creation.box(extents=size)
+    if shape == "cylinder":
+        return trimesh.creation.cylinder(radius=size[0], height=size[1], sections=48)
+    if shape == "sphere":
+        return trimesh.creation.icosphere(subdivisions=3, radius=size[0])
+    if shape == "capsule":
+        return trimesh.creation.capsule(radius=size[0], height=size[1], count=[24, 24])
+    if shape == "cone":
+        return trimesh.creation.cone(radius=size[0], height=size[1], sections=48)
+    if shape == "torus":
+        return trimesh.creation.torus(major_radius=size[0], minor_radius=size[1], major_sections=48,
+                                      minor_sections=24)
+    raise ConfigError(f"unknown shape {shape!r}")
+
+
+def _box_uv(vertices: np.ndarray, normals: np.ndarray, scale: float) -> np.ndarray:
+    """Tri-planar UVs: project on the plane most facing each vertex normal. (N, 2) float32."""
+    a = np.abs(normals).argmax(1)
+    uv = np.where(a[:, None] == 0, vertices[:, [1, 2]], np.where(a[:, None] == 1, vertices[:, [0, 2]],
+                                                                  vertices[:, [0, 1]]))
+    return (uv * scale).astype(np.float32)
+
+
+def _split_for_flat(tm):
+    """Unmerge vertices so each face has its own (flat shading + per-face UV projection)."""
+    tm = tm.copy()
+    tm.unmerge_vertices()
+    return tm
+
+
+def mesh_from_trimesh(key: str, tm, *, texture: Optional[np.ndarray], uv: Optional[np.ndarray],
+                      base_color, metallic: float, roughness: float, source: str) -> MeshData:
+    import trimesh
+
+    verts = np.asarray(tm.vertices, np.float32)
+    faces = np.asarray(tm.faces, np.int32)
+    if len(faces) == 0 or len(verts) < 3:
+        raise AssetError(f"mesh {source} has no faces; re-export it with geometry")
+    if not np.isfinite(verts).all():
+        raise AssetError(f"mesh {source} has NaN/inf vertices; repair or re-export it")
+    normals = np.asarray(tm.vertex_normals, np.float32)
+    try:
+        hull = trimesh.convex.convex_hull(verts).vertices
+    except Exception:  # degenerate (flat) geometry: physics falls back to the bounding box
+        lo, hi = verts.min(0), verts.max(0)
+        hi = np.maximum(hi, lo + 1e-3)
+        hull = trimesh.creation.box(bounds=[lo, hi]).vertices
+        log.warning("mesh %s is degenerate for a convex hull; physics uses its bounding box", source)
+    return MeshData(key=key, vertices=verts, faces=faces, normals=normals, uv=uv, texture=texture,
+                    base_color=np.array(list(base_color)[:3] + [1.0], np.float32), metallic=metallic,
+                    roughness=roughness, hull_vertices=np.asarray(hull, np.float32), source=source)
+
+
+def load_mesh_file(path: Path, key: str, max_texture_size: int):
+    """Load a mesh file with trimesh -> (Trimesh, uv or None, texture or None)."""
+    import trimesh
+
+    if not path.is_file():
+        raise AssetError(f"mesh file {path} not found; check the scene's mesh path and assets.root")
+    if path.stat().st_size == 0:
+        raise AssetError(f"mesh file {path} is empty; re-export the mesh")
+    try:
+        loaded = trimesh.load(str(path), force="mesh", process=False, skip_materials=False)
+    except Exception as exc:  # trimesh raises many types for corrupt files
+        raise AssetError(f"mesh file {path} could not be read ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:120] if str(exc) else 'corrupt'}); re-export it as OBJ/PLY/GLB"
+                         ) from None
+    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
+        raise AssetError(f"mesh file {path} holds no triangles; re-export it with geometry")
+    uv, tex = None, None
+    vis = loaded.visual
+    if isinstance(vis, trimesh.visual.TextureVisuals) and vis.uv is not None and len(vis.uv) == len(loaded.vertices):
+        mat = vis.material
+        img = getattr(mat, "image", None)
+        if img is None:
+            img = getattr(mat, "baseColorTexture", None)
+        if img is not None:
+            tex = _downscale(np.asarray(img.convert("RGB")), max_texture_size)
+            uv = np.asarray(vis.uv, np.float32)
+        else:
+            log.warning("mesh %s has UVs but its texture image is missing; rendering it untextured", path)
+    return loaded, uv, tex
+
+
+class AssetCatalog:
+    """All meshes of one scene, keyed by asset key. Built once per worker with :meth:`from_spec`."""
+
+    def __init__(self, meshes: dict[str, MeshData], object_keys: list[str]):
+        self.meshes = meshes
+        self.object_keys = object_keys  # asset key of scene.objects[i]
+
+    def __getitem__(self, key: str) -> MeshData:
+        return self.meshes[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.meshes
+
+    @classmethod
+    def from_spec(cls, spec: SceneSpec, assets_root: Path, max_texture_size: int = 1024) -> "AssetCatalog":
+        meshes: dict[str, MeshData] = {}
+        keys: list[str] = []
+        for i, o in enumerate(spec.objects):
+            key = f"obj{i}:{o.category}"
+            meshes[key] = load_object(o, key, Path(assets_root), max_texture_size)
+            keys.append(key)
+        meshes[SURFACE_KEY] = make_surface(spec)
+        if spec.background.walls:
+            meshes[WALL_KEY] = make_wall(spec)
+        return cls(meshes, keys)
+
+
+def _texture_for(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: int) -> Optional[np.ndarray]:
+    if o.texture is None:
+        return None
+    if o.texture in PROCEDURAL_TEXTURES:
+        return make_texture(o.texture, _stable_rng("texture", key, o.texture), np.asarray(o.color), 256)
+    return _load_texture_file(safe_asset_path(assets_root, o.texture), max_texture_size)
+
+
+def load_object(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: int = 1024) -> MeshData:
+    """ObjectSpec -> MeshData (procedural shape or mesh file)."""
+    if o.shape is not None:
+        tm = _primitive(o.shape, list(o.size))
+        source = f"{o.shape}{list(o.size)}"
+        tex = _texture_for(o, key, assets_root, max_texture_size)
+        uv = None
+        if tex is not None:
+            tm = _split_for_flat(tm) if o.shape == "box" else tm
+            uv = _box_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), 1.0 / max(o.size))
+        color = o.color if tex is None else [1.0, 1.0, 1.0]
+        return mesh_from_trimesh(key, tm, texture=tex, uv=uv, base_color=color, metallic=o.metallic,
+                                 roughness=o.roughness, source=source)
+    path = safe_asset_path(assets_root, o.mesh)  # type: ignore[arg-type]
+    tm, uv, tex = load_mesh_file(path, key, max_texture_size)
+    if o.texture is not None:  # explicit texture overrides the file's own
+        tex = _texture_for(o, key, assets_root, max_texture_size)
+        if uv is None:
+            uv = _box_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), 1.0 / max(float(tm.extents.max()), 1e-6))
+    ext = float(np.max(tm.extents))
+    if ext > 5.0:
+        log.warning("mesh %s is %.1f units across: if it is in millimetres, convert it to metres "
+                    "(or set scale: [0.001, 0.001])", path, ext)
+    color = [1.0, 1.0, 1.0] if tex is not None else o.color
+    return mesh_from_trimesh(key, tm, texture=tex, uv=uv, base_color=color, metallic=o.metallic,
+                             roughness=o.roughness, source=str(path))
+
+
+def make_surface(spec: SceneSpec) -> MeshData:
+    """Support slab, top face at z = 0, tiled procedural texture."""
+    import trimesh
+
+    s = spec.surface
+    tm = _split_for_flat(trimesh.creation.box(extents=[s.size[0], s.size[1], 0.02]))
+    tm.apply_translation([0, 0, -0.01])
+    tex = make_texture(s.texture or "plain", _stable_rng("surface", s.texture or "plain"), np.asarray(s.color), 512)
+    uv = _box_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), s.texture_scale / max(s.size))
+    return mesh_from_trimesh(SURFACE_KEY, tm, texture=tex, uv=uv, base_color=[1, 1, 1], metallic=0.0,
+                             roughness=0.8, source="surface")
+
+
+def make_wall(spec: SceneSpec) -> MeshData:
+    """A thin vertical wall (one instance per side is placed by the sampler)."""
+    import trimesh
+
+    b = spec.background
+    width = 2.0 * b.wall_distance
+    tm = _split_for_flat(trimesh.creation.box(extents=[width, 0.02, b.wall_height]))
+    tm.apply_translation([0, 0, b.wall_height / 2])
+    tex = make_texture(b.wall_texture or "plain", _stable_rng("wall", b.wall_texture or "plain"),
+                       np.asarray(b.wall_color), 512)
+    uv = _box_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), 2.0 / width)
+    return mesh_from_trimesh(WALL_KEY, tm, texture=tex, uv=uv, base_color=[1, 1, 1], metallic=0.0,
+                             roughness=0.9, source="wall")

@@ -1,0 +1,49 @@
+"""Atomic file writes: write to a temporary name in the same folder, fsync-free rename into place."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from simgen.errors import OutputError
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp{os.getpid()}")
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    tmp = _tmp(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; free disk space or fix permissions, "
+                          f"then run the same command again to resume") from None
+
+
+def write_json(path: Path, obj: Any, indent: int | None = None) -> None:
+    text = json.dumps(obj, indent=indent, separators=(",", ": ") if indent else (",", ":"), allow_nan=False)
+    write_bytes(path, (text + "\n").encode("utf-8"))
+
+
+def write_png(path: Path, image, compression: int = 1) -> None:
+    """image: (H, W, 3) uint8 RGB, or (H, W) uint8/uint16."""
+    import cv2
+    import numpy as np
+
+    arr = np.asarray(image)
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
+    if not ok:
+        raise OutputError(f"PNG encoding failed for {path}")
+    write_bytes(path, buf.tobytes())
