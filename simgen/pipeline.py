@@ -122,29 +122,38 @@ class Generator:
         rng = sample_rng(self.cfg.seed, index)
         scene = self.make_scene(index, rng)
         frame, id_nodes = self.renderer.render(scene)
-        ids, depth = frame.instance_ids, frame.depth
-        stats = instance_stats(ids)
-        categories = {o.instance_id: o.category for o in scene.objects if o.category is not None}
-        present = {i for i in stats if i in categories}
-        # visibility: render alone only objects that may be occluded (exact for the rest)
-        amodal: dict[int, int] = {}
-        for iid in sorted(occlusion_candidates(ids, depth) & present):
-            amodal[iid] = int(self.renderer.render_alone(id_nodes[iid]).sum())
-        # truncation: objects touching the border, rendered alone in a 2x wider view at half resolution
-        trunc: dict[int, float] = {}
-        touching = border_touching(stats, self.height, self.width) & present
-        if touching:
-            c = scene.camera
-            wide = Camera(fx=c.fx / 2, fy=c.fy / 2, cx=c.cx / 2 + c.width / 4, cy=c.cy / 2 + c.height / 4,
-                          width=c.width, height=c.height, znear=c.znear, zfar=c.zfar, T_world_cam=c.T_world_cam)
-            x0, y0 = c.width // 4, c.height // 4
-            for iid in sorted(touching):
-                m = self.renderer.render_alone(id_nodes[iid], wide)
-                total = int(m.sum())
-                inside = int(m[y0:y0 + c.height // 2, x0:x0 + c.width // 2].sum())
-                trunc[iid] = 0.0 if total == 0 else max(0.0, 1.0 - inside / total)
-        instances = extract(ids, categories, amodal, trunc, self.cfg.labels.min_visibility,
-                            self.cfg.labels.min_area, stats=stats)
+        instances = label_frame(self.renderer, scene, frame, id_nodes, self.cfg.labels.min_visibility,
+                                self.cfg.labels.min_area)
         rgb, extra = self.randomizer.after_render(frame, scene, instances, rng)
-        return Sample(index=index, image_id=index + 1, scene=scene, rgb=rgb, depth=depth, instance_ids=ids,
-                      instances=instances, extra_instances=extra)
+        return Sample(index=index, image_id=index + 1, scene=scene, rgb=rgb, depth=frame.depth,
+                      instance_ids=frame.instance_ids, instances=instances, extra_instances=extra)
+
+
+def label_frame(renderer, scene: Scene, frame, id_nodes: dict, min_visibility: float = 0.1,
+                min_area: int = 1) -> list[Instance]:
+    """Exact labels of one rendered frame (extra silhouette renders only where they are needed).
+
+    Visibility: objects that may be occluded (a closer instance borders them) are rendered alone; the others are
+    fully visible by construction. Truncation: objects touching the border are rendered alone in a 2x wider view
+    at the same image size (half resolution), so their silhouette outside the image is counted.
+    """
+    ids, depth = frame.instance_ids, frame.depth
+    stats = instance_stats(ids)
+    categories = {o.instance_id: o.category for o in scene.objects if o.category is not None}
+    present = {i for i in stats if i in categories}
+    amodal: dict[int, int] = {}
+    for iid in sorted(occlusion_candidates(ids, depth) & present):
+        amodal[iid] = int(renderer.render_alone(id_nodes[iid]).sum())
+    trunc: dict[int, float] = {}
+    c = scene.camera
+    touching = border_touching(stats, c.height, c.width) & present
+    if touching:
+        wide = Camera(fx=c.fx / 2, fy=c.fy / 2, cx=c.cx / 2 + c.width / 4, cy=c.cy / 2 + c.height / 4,
+                      width=c.width, height=c.height, znear=c.znear, zfar=c.zfar, T_world_cam=c.T_world_cam)
+        x0, y0 = c.width // 4, c.height // 4
+        for iid in sorted(touching):
+            m = renderer.render_alone(id_nodes[iid], wide)
+            total = int(m.sum())
+            inside = int(m[y0:y0 + c.height // 2, x0:x0 + c.width // 2].sum())
+            trunc[iid] = 0.0 if total == 0 else max(0.0, 1.0 - inside / total)
+    return extract(ids, categories, amodal, trunc, min_visibility, min_area, stats=stats)
