@@ -220,7 +220,9 @@ def render_dataset(cfg: RenderAppConfig, executor: Optional[str] = None) -> dict
 
     validate_job(cfg)
     spec = resolve_scene(cfg)
-    resolve_assets_root(cfg)  # fail early on a bad assets.root
+    from simgen.scene.catalog import check_assets
+
+    check_assets(spec, resolve_assets_root(cfg))  # fail before writing anything
     from simgen.randomize.pipeline import Randomizer
 
     categories = spec.categories + Randomizer.from_config(cfg.randomization, spec).extra_categories()

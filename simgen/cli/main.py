@@ -44,9 +44,57 @@ def main(argv: list[str] | None = None) -> None:
         print(f"simgen: error: command {cmd!r} needs a missing package ({exc}); "
               f"install it with: pip install 'simgen[eval]'", file=sys.stderr)
         sys.exit(2)
+    config_name = getattr(module, "CONFIG_NAME", None)
+    if config_name is not None:
+        precheck_overrides(config_name, rest)
     # Hydra reads sys.argv: present it as if `simgen-<cmd>` had been called.
     sys.argv = [f"simgen {cmd}"] + rest
     module.main()
+
+
+def _first_line(exc: BaseException) -> str:
+    msgs = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return msgs[0] if msgs else type(exc).__name__
+
+
+def precheck_overrides(config_name: str, args: list[str]) -> None:
+    """Compose the config once before Hydra runs, so a bad override fails with one clear line (exit 2).
+
+    Skipped for multirun (-m), help and other Hydra flags (Hydra reports those itself).
+    """
+    if any(a.startswith("-") for a in args):
+        return
+    overrides = [a for a in args if not a.startswith("hydra.") and not a.startswith("hydra/")
+                 and not a.startswith("+hydra") and "=" in a]
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from simgen.paths import conf_dir
+
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=overrides)
+            OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    except Exception as exc:  # ConfigCompositionException, OmegaConf errors, MissingConfigException
+        cause = exc.__cause__ or exc
+        msg = _first_line(cause)
+        full_key = getattr(cause, "full_key", None)
+        if "not in" in msg or "Could not override" in _first_line(exc) and "not in" in str(cause):
+            key = full_key or msg
+            print(f"simgen: error: unknown config key {key!r}; check its spelling (see `simgen "
+                  f"{config_name} --cfg job` for all keys)", file=sys.stderr)
+        elif "could not be converted" in msg or "Value '" in msg:
+            print(f"simgen: error: bad value for {full_key!r}: {msg}; give a value of the right type",
+                  file=sys.stderr)
+        elif "Could not find" in msg or "Could not load" in msg or "not found" in msg.lower():
+            print(f"simgen: error: {msg}; check the option name (see `simgen {config_name} --help`)",
+                  file=sys.stderr)
+        else:
+            print(f"simgen: error: invalid configuration: {msg}", file=sys.stderr)
+        sys.exit(2)
+    finally:
+        GlobalHydra.instance().clear()
 
 
 if __name__ == "__main__":

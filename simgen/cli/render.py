@@ -13,6 +13,8 @@ from simgen.paths import conf_dir
 
 log = logging.getLogger("simgen")
 
+CONFIG_NAME = "render"
+
 
 def to_render_config(cfg: DictConfig) -> RenderAppConfig:
     """Hydra's DictConfig -> the typed dataclass the library takes."""
@@ -29,7 +31,7 @@ def _run(cfg: DictConfig) -> None:
 register_configs()
 
 
-@hydra.main(config_path=str(conf_dir()), config_name="render", version_base="1.3")
+@hydra.main(config_path=str(conf_dir()), config_name=CONFIG_NAME, version_base="1.3")
 def main(cfg: DictConfig) -> None:
     _run(cfg)
 

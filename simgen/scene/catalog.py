@@ -207,6 +207,23 @@ class AssetCatalog:
         return cls(meshes, keys)
 
 
+def check_assets(spec: SceneSpec, assets_root: Path) -> None:
+    """Cheap up-front checks (before any output is written): every mesh/texture file referenced by the scene lies
+    inside ``assets_root``, exists and is non-empty. Raises AssetError naming the file and the fix."""
+    root = Path(assets_root)
+    for o in spec.objects:
+        files = [o.mesh] if o.mesh else []
+        if o.texture and o.texture not in PROCEDURAL_TEXTURES:
+            files.append(o.texture)
+        for rel in files:
+            p = safe_asset_path(root, rel)
+            if not p.is_file():
+                raise AssetError(f"{'mesh' if rel == o.mesh else 'texture'} file {p} not found (object "
+                                 f"{o.category!r}); check the scene's path and assets.root={root}")
+            if p.stat().st_size == 0:
+                raise AssetError(f"file {p} is empty (object {o.category!r}); re-export it")
+
+
 def _texture_for(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: int) -> Optional[np.ndarray]:
     if o.texture is None:
         return None
