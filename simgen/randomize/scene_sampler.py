@@ -59,7 +59,10 @@ def sample_objects(spec: SceneSpec, catalog: AssetCatalog, rng: np.random.Genera
         n = int(rng.integers(o.count[0], o.count[1] + 1))
         for _ in range(n):
             s = float(rng.uniform(*o.scale))
-            R = random_rotation(rng) if P.random_orientation else rot_z(rng.uniform(0, 2 * np.pi))
+            upright = not P.random_orientation
+            if P.random_orientation and P.upright_probability > 0:
+                upright = bool(rng.random() < P.upright_probability)
+            R = rot_z(rng.uniform(0, 2 * np.pi)) if upright else random_rotation(rng)
             xy = rng.uniform(-1, 1, size=2) * np.asarray(P.half_extent)
             r = mesh.radius * s
             z = r + rng.uniform(*P.drop_height)
@@ -67,7 +70,7 @@ def sample_objects(spec: SceneSpec, catalog: AssetCatalog, rng: np.random.Genera
                 if np.linalg.norm(xy - pxy) < r + pr:
                     z = max(z, ptop + r + 0.005)
             placed.append((xy, r, z + r))
-            if not P.random_orientation:  # upright: rest the lowest point above z
+            if upright:  # rest the lowest point just above the surface
                 z = z - r - float((mesh.vertices[:, 2] * s).min()) + 0.002
             objects.append(ObjectInstance(instance_id=next_id, asset_key=key,
                                           category=o.category if o.labelled else None, scale=s,

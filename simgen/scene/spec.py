@@ -106,6 +106,9 @@ class PlacementSpec:
     drop_height: list[float] = field(default_factory=lambda: [0.05, 0.25])
     # initial orientation: uniform random rotation (true) or upright with random yaw (false)
     random_orientation: bool = True
+    # with random_orientation, this fraction of objects still starts upright (random yaw) -- real tabletop
+    # photos show most objects standing
+    upright_probability: float = 0.0
 
 
 @dataclass
@@ -304,6 +307,8 @@ def validate_scene(spec: SceneSpec, source: str = "<scene>") -> None:
     _check_range(source, "placement.drop_height", P.drop_height, nonneg=True)
     if len(P.half_extent) != 2 or any((not math.isfinite(v)) or v < 0 for v in P.half_extent):
         raise ConfigError(f"{source}: placement.half_extent must be [hx, hy] >= 0, got {list(P.half_extent)}")
+    if not 0.0 <= P.upright_probability <= 1.0:
+        raise ConfigError(f"{source}: placement.upright_probability must be in [0, 1], got {P.upright_probability}")
     if spec.physics.max_steps < 0:
         raise ConfigError(f"{source}: physics.max_steps must be >= 0")
     _check_pos(source, "physics.timestep", spec.physics.timestep)
