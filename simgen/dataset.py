@@ -65,6 +65,10 @@ def validate_job(cfg: RenderAppConfig) -> None:
         raise ConfigError(f"labels.min_visibility must be in [0, 1], got {cfg.labels.min_visibility}")
     if not 0 <= cfg.export.png_compression <= 9:
         raise ConfigError(f"export.png_compression must be 0..9, got {cfg.export.png_compression}")
+    from simgen.render.gl import PLATFORMS
+
+    if cfg.render.platform not in PLATFORMS:
+        raise ConfigError(f"unknown render.platform {cfg.render.platform!r}; use one of {', '.join(PLATFORMS)}")
     if cfg.render.max_texture_size < 16:
         raise ConfigError("render.max_texture_size must be >= 16")
 
@@ -128,6 +132,7 @@ def prepare_output(out: Path, fp: str, overwrite: bool) -> None:
                     shutil.rmtree(p)
                 elif p.exists():
                     p.unlink()
+    _remove_stale_temp_files(out)
     try:
         (out / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
         (out / "images").mkdir(exist_ok=True)
@@ -139,6 +144,19 @@ def prepare_output(out: Path, fp: str, overwrite: bool) -> None:
                           ) from None
     if not state.is_file():
         atomic.write_json(state, {"fingerprint": fp})
+
+
+def _remove_stale_temp_files(out: Path) -> None:
+    """Temp files of writes that a killed run left behind (``.<name>.tmp<pid>``); never a finished file."""
+    if not out.is_dir():
+        return
+    for d in (out, out / "images", out / "depth", out / "instances", out / STATE_DIR, out / SHARDS_DIR):
+        if d.is_dir():
+            for p in d.glob(".*.tmp*"):
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
 
 
 # ---------------------------------------------------------------------- shards
@@ -223,6 +241,9 @@ def render_dataset(cfg: RenderAppConfig, executor: Optional[str] = None) -> dict
     from simgen.scene.catalog import check_assets
 
     check_assets(spec, resolve_assets_root(cfg))  # fail before writing anything
+    from simgen.render.gl import probe
+
+    probe(cfg.render.platform)
     from simgen.randomize.pipeline import Randomizer
 
     categories = spec.categories + Randomizer.from_config(cfg.randomization, spec).extra_categories()

@@ -13,6 +13,10 @@ from simgen.errors import SimgenError
 log = logging.getLogger("simgen")
 
 
+class Terminated(KeyboardInterrupt):
+    """Raised in the main process on SIGTERM."""
+
+
 def debug_enabled() -> bool:
     return os.environ.get("SIMGEN_DEBUG", "") not in {"", "0", "false", "False"}
 
@@ -25,8 +29,23 @@ def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import signal
+
+        def _on_term(signum, frame):  # SIGTERM: stop like Ctrl-C (finished shards are kept, run resumable)
+            raise Terminated()
+
+        try:
+            signal.signal(signal.SIGTERM, _on_term)
+        except ValueError:  # not the main thread
+            pass
         try:
             return fn(*args, **kwargs)
+        except Terminated:
+            if debug_enabled():
+                raise
+            print("simgen: terminated; finished shards are kept, run the same command again to resume",
+                  file=sys.stderr)
+            sys.exit(143)
         except SimgenError as exc:
             if debug_enabled():
                 raise

@@ -38,3 +38,16 @@ def select_platform(platform: str) -> None:
 
 def platform_fix(platform: str) -> str:
     return _FIX.get(platform, "")
+
+
+def probe(platform: str) -> None:
+    """Create and free a tiny off-screen context: raises RenderError (with the fix) if the platform is unusable."""
+    select_platform(platform)
+    try:
+        import pyrender
+
+        r = pyrender.OffscreenRenderer(8, 8)
+        r.delete()
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RenderError(f"no working OpenGL platform ({platform}: {msg[:160]}); {platform_fix(platform)}") from None

@@ -7,6 +7,7 @@ Procedural shapes come from ``trimesh.creation``; mesh files (OBJ/PLY/GLB/STL, w
 from __future__ import annotations
 
 import logging
+import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,13 +138,21 @@ def mesh_from_trimesh(key: str, tm, *, texture: Optional[np.ndarray], uv: Option
     if not np.isfinite(verts).all():
         raise AssetError(f"mesh {source} has NaN/inf vertices; repair or re-export it")
     normals = np.asarray(tm.vertex_normals, np.float32)
-    try:
-        hull = trimesh.convex.convex_hull(verts).vertices
-    except Exception:  # degenerate (flat) geometry: physics falls back to the bounding box
-        lo, hi = verts.min(0), verts.max(0)
-        hi = np.maximum(hi, lo + 1e-3)
+    # physics always collides with the convex hull (robust for non-watertight meshes, e.g. scans with holes);
+    # flat or degenerate geometry gets a thickened bounding box instead
+    lo, hi = verts.min(0), verts.max(0)
+    hull = None
+    if float((hi - lo).min()) > 1e-6:
+        try:
+            h = trimesh.convex.convex_hull(verts)
+            if h.volume > 1e-12:
+                hull = h.vertices
+        except Exception:  # qhull failure on degenerate input
+            hull = None
+    if hull is None:
+        hi = np.maximum(hi, lo + 2e-3)
         hull = trimesh.creation.box(bounds=[lo, hi]).vertices
-        log.warning("mesh %s is degenerate for a convex hull; physics uses its bounding box", source)
+        log.warning("mesh %s is flat or degenerate; physics uses its (thickened) bounding box", source)
     return MeshData(key=key, vertices=verts, faces=faces, normals=normals, uv=uv, texture=texture,
                     base_color=np.array(list(base_color)[:3] + [1.0], np.float32), metallic=metallic,
                     roughness=roughness, hull_vertices=np.asarray(hull, np.float32), source=source)
@@ -208,10 +217,14 @@ class AssetCatalog:
 
 
 def check_assets(spec: SceneSpec, assets_root: Path) -> None:
-    """Cheap up-front checks (before any output is written): every mesh/texture file referenced by the scene lies
-    inside ``assets_root``, exists and is non-empty. Raises AssetError naming the file and the fix."""
+    """Up-front checks before any output is written. Raises AssetError/ConfigError naming the problem and the fix.
+
+    Every mesh/texture file lies inside ``assets_root``, exists, is non-empty and readable; every mesh parses into
+    triangles with finite vertices; no labelled object is larger than the camera's view at every allowed distance.
+    """
     root = Path(assets_root)
-    for o in spec.objects:
+    view = _view_size_at(spec, spec.camera.distance[1])
+    for i, o in enumerate(spec.objects):
         files = [o.mesh] if o.mesh else []
         if o.texture and o.texture not in PROCEDURAL_TEXTURES:
             files.append(o.texture)
@@ -222,6 +235,40 @@ def check_assets(spec: SceneSpec, assets_root: Path) -> None:
                                  f"{o.category!r}); check the scene's path and assets.root={root}")
             if p.stat().st_size == 0:
                 raise AssetError(f"file {p} is empty (object {o.category!r}); re-export it")
+            if not os.access(p, os.R_OK):
+                raise AssetError(f"file {p} is not readable (object {o.category!r}); fix its permissions")
+        if o.mesh:
+            extents = _mesh_extents(safe_asset_path(root, o.mesh))
+        else:
+            extents = np.asarray(_primitive(o.shape, list(o.size)).extents)  # type: ignore[arg-type]
+        smallest = float(np.sort(extents)[0]) * o.scale[0]
+        if o.labelled and smallest > max(view):
+            raise ConfigError(f"object {o.category!r} (objects[{i}], at least {smallest:.3f} m across) is larger than "
+                              f"the camera's view ({view[0]:.3f} x {view[1]:.3f} m) even at the largest "
+                              f"camera.distance {spec.camera.distance[1]} m; scale it down (scale:) or move the "
+                              f"camera back")
+
+
+def _view_size_at(spec: SceneSpec, distance: float) -> tuple[float, float]:
+    c = spec.camera
+    return (distance * c.width / c.fx, distance * c.height / c.fy)
+
+
+def _mesh_extents(path: Path) -> np.ndarray:
+    """Parse a mesh's geometry only (no textures) and check it; returns its (3,) extents."""
+    import trimesh
+
+    try:
+        tm = trimesh.load(str(path), force="mesh", process=False, skip_materials=True)
+    except Exception as exc:
+        raise AssetError(f"mesh file {path} could not be read ({type(exc).__name__}); re-export it as OBJ/PLY/GLB"
+                         ) from None
+    if not isinstance(tm, trimesh.Trimesh) or len(tm.faces) == 0:
+        raise AssetError(f"mesh file {path} holds no triangles; re-export it with geometry")
+    v = np.asarray(tm.vertices)
+    if not np.isfinite(v).all():
+        raise AssetError(f"mesh {path} has NaN/inf vertices; repair or re-export it")
+    return np.asarray(tm.extents, np.float64)
 
 
 def _texture_for(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: int) -> Optional[np.ndarray]:

@@ -258,6 +258,13 @@ def validate_scene(spec: SceneSpec, source: str = "<scene>") -> None:
     """Semantic checks beyond types. Raises ConfigError naming the field and the fix."""
     if not spec.objects or not any(o.labelled for o in spec.objects):
         raise ConfigError(f"{source}: the scene has no labelled objects; add at least one entry under 'objects:'")
+    seen: dict[str, int] = {}
+    for i, o in enumerate(spec.objects):
+        if o.labelled and o.category in seen:
+            raise ConfigError(f"{source}: category {o.category!r} appears in objects[{seen[o.category]}] and "
+                              f"objects[{i}]; give each object entry its own category name")
+        if o.labelled:
+            seen[o.category] = i
     for i, o in enumerate(spec.objects):
         where = f"objects[{i}] ({o.category})"
         if not o.category or o.category == "???":
