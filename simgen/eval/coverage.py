@@ -92,7 +92,8 @@ QUANTITIES = {
 def coverage_gaps(syn: SetStats, real: SetStats, lo: float = 1.0, hi: float = 99.0) -> list[dict]:
     """For each quantity: the share of real values below the synthetic ``lo``-th / above the ``hi``-th percentile.
 
-    A large share means the synthetic randomization range misses part of the real data. Per-class scale is
+    A large share means the synthetic randomization range misses part of the real data (with fewer than 100
+    synthetic values the synthetic min..max is the range). Per-class scale is
     included as ``scale[<class>]``. Sorted by the share outside, largest first.
     """
     out = []
@@ -101,7 +102,8 @@ def coverage_gaps(syn: SetStats, real: SetStats, lo: float = 1.0, hi: float = 99
         s, r = s[np.isfinite(s)], r[np.isfinite(r)]
         if len(s) < 2 or len(r) == 0:
             return
-        s_lo, s_hi = np.percentile(s, [lo, hi])
+        # percentiles need enough samples to mean anything; below 100 the synthetic min/max are the range
+        s_lo, s_hi = np.percentile(s, [lo, hi]) if len(s) >= 100 else (s.min(), s.max())
         below, above = float(np.mean(r < s_lo)), float(np.mean(r > s_hi))
         out.append({"quantity": key, "description": desc, "synthetic_range": [float(s_lo), float(s_hi)],
                     "real_range": [float(r.min()), float(r.max())], "real_median": float(np.median(r)),

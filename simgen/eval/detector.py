@@ -169,7 +169,7 @@ def _efficientnet_detector(spec: DetectorSpec) -> nn.Module:
         roi_pool = MultiScaleRoIAlign(["0", "1", "2"], output_size=7, sampling_ratio=2)
         return FasterRCNN(backbone, num_classes=n, rpn_anchor_generator=anchors, box_roi_pool=roi_pool,
                           box_score_thresh=spec.score_threshold, box_detections_per_img=spec.max_detections,
-                          box_batch_size_per_image=256, **common)
+                          box_batch_size_per_image=128, **common)
     if spec.detector in ("retinanet", "fcos"):
         backbone = BackboneWithFPN(body, body.OUT_CHANNELS, ch, LastLevelP6P7(ch, ch))  # strides 8..128
         if spec.detector == "retinanet":

@@ -154,10 +154,16 @@ def fid_from_features(a: np.ndarray, b: np.ndarray) -> float:
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     diff = mu1 - mu2
-    covmean, _ = scipy.linalg.sqrtm(s1 @ s2, disp=False)
+    import warnings
+
+    with warnings.catch_warnings():  # singular covariances are the norm when N < D; the result is still used
+        warnings.simplefilter("ignore")
+        covmean = scipy.linalg.sqrtm(s1 @ s2)
     if not np.isfinite(covmean).all():
         eps = 1e-6 * np.eye(s1.shape[0])
-        covmean = scipy.linalg.sqrtm((s1 + eps) @ (s2 + eps))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            covmean = scipy.linalg.sqrtm((s1 + eps) @ (s2 + eps))
     covmean = np.real(covmean)
     return float(max(0.0, diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean)))
 

@@ -100,7 +100,7 @@ def markdown(report: dict) -> str:
     cov = r.get("coverage")
     if cov:
         lines += ["## Coverage: where the synthetic ranges miss the real data", "",
-                  "Share of real values outside the synthetic 1st-99th percentile range (largest first):", "",
+                  "Share of real values outside the synthetic 1st-99th percentile range (min-max below 100 values), largest first:", "",
                   "| quantity | real outside | below / above | synthetic p1..p99 | real min..max |",
                   "|---|---|---|---|---|"]
         for g in cov.get("gaps", [])[:12]:

@@ -81,9 +81,6 @@ def train_detector(model: nn.Module, sources: Sequence[Sequence[Record]], weight
         opt: torch.optim.Optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=settings.weight_decay)
     else:
         opt = torch.optim.SGD(params, lr=lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda it: lr_factor(it, iterations, min(settings.warmup_iters, iterations // 2), settings.lr_schedule))
-
     start = 0
     ckpt = Path(checkpoint_path) if checkpoint_path else None
     if ckpt is not None and settings.resume and ckpt.is_file():
@@ -92,11 +89,13 @@ def train_detector(model: nn.Module, sources: Sequence[Sequence[Record]], weight
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             start = int(state["iteration"])
-            for _ in range(start):
-                sched.step()
             log.info("%s: resuming from %s at iteration %d/%d", tag, ckpt, start, iterations)
         else:
             log.info("%s: ignoring checkpoint %s (different run); starting fresh", tag, ckpt)
+
+    warmup = min(settings.warmup_iters, iterations // 2)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: lr_factor(k + start, iterations, warmup, settings.lr_schedule))
 
     def save(it: int) -> None:
         if ckpt is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +31,12 @@ def make_toy_coco(root: Path, n_images: int = 12, size: tuple[int, int] = (160, 
             name = categories[k]
             s = int(rng.integers(min(w, h) // 6, min(w, h) // 2.5))
             x0, y0 = int(rng.integers(0, w - s)), int(rng.integers(0, h - s))
-            col = tuple(int(c) for c in SHAPES[name])
-            if name == "red_box":
+            kind = name.lower() if name.lower() in SHAPES else list(SHAPES)[k % len(SHAPES)]
+            col = tuple(int(c) for c in SHAPES[kind])
+            if kind == "red_box":
                 cv2.rectangle(img, (x0, y0), (x0 + s - 1, y0 + s - 1), col, -1)
                 box = [x0, y0, s, s]
-            elif name == "blue_disc":
+            elif kind == "blue_disc":
                 cv2.circle(img, (x0 + s // 2, y0 + s // 2), s // 2, col, -1)
                 box = [x0, y0, 2 * (s // 2) + 1, 2 * (s // 2) + 1]
             else:
@@ -67,13 +67,6 @@ def toy_coco(tmp_path):
         return make_toy_coco(tmp_path / name, **kwargs)
 
     return make
-
-
-def shared_dir() -> Path | None:
-    """``$SIMGEN_SHARED`` or ``<repo>/../shared`` when it exists."""
-    env = os.environ.get("SIMGEN_SHARED")
-    p = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared"
-    return p if p.is_dir() else None
 
 
 @pytest.fixture(autouse=True)
