@@ -52,25 +52,25 @@ def validate_job(cfg: RenderAppConfig) -> None:
     if cfg.n_images <= 0:
         raise ConfigError(f"n_images must be >= 1, got {cfg.n_images}; set n_images=<count>")
     if cfg.workers <= 0:
-        raise ConfigError(f"workers must be >= 1, got {cfg.workers}")
+        raise ConfigError(f"workers must be >= 1, got {cfg.workers}; set workers=<number of processes>")
     if cfg.shard_size <= 0:
-        raise ConfigError(f"shard_size must be >= 1, got {cfg.shard_size}")
+        raise ConfigError(f"shard_size must be >= 1, got {cfg.shard_size}; set shard_size=<samples per shard>")
     for name in ("width", "height"):
         v = getattr(cfg.render, name)
         if v is not None and v <= 0:
-            raise ConfigError(f"render.{name} must be > 0, got {v}")
+            raise ConfigError(f"render.{name} must be > 0, got {v}; set render.{name}=<pixels> or leave it unset for the camera's")
     if cfg.labels.segmentation not in ("polygon", "rle"):
-        raise ConfigError(f"labels.segmentation must be polygon or rle, got {cfg.labels.segmentation!r}")
+        raise ConfigError(f"labels.segmentation must be polygon or rle, got {cfg.labels.segmentation!r}; set labels.segmentation=polygon or rle")
     if not 0.0 <= cfg.labels.min_visibility <= 1.0:
-        raise ConfigError(f"labels.min_visibility must be in [0, 1], got {cfg.labels.min_visibility}")
+        raise ConfigError(f"labels.min_visibility must be in [0, 1], got {cfg.labels.min_visibility}; e.g. labels.min_visibility=0.1")
     if not 0 <= cfg.export.png_compression <= 9:
-        raise ConfigError(f"export.png_compression must be 0..9, got {cfg.export.png_compression}")
+        raise ConfigError(f"export.png_compression must be 0..9, got {cfg.export.png_compression}; e.g. export.png_compression=1")
     from simgen.render.gl import PLATFORMS
 
     if cfg.render.platform not in PLATFORMS:
         raise ConfigError(f"unknown render.platform {cfg.render.platform!r}; use one of {', '.join(PLATFORMS)}")
     if cfg.render.max_texture_size < 16:
-        raise ConfigError("render.max_texture_size must be >= 16")
+        raise ConfigError(f"render.max_texture_size must be >= 16, got {cfg.render.max_texture_size}; e.g. render.max_texture_size=1024")
 
 
 # keys that do not change the dataset's bytes

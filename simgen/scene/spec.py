@@ -237,21 +237,22 @@ def _omegaconf_msg(exc: Exception) -> str:
 def _check_range(source: str, name: str, r: list, *, positive: bool = False, nonneg: bool = False,
                  length: int = 2) -> None:
     if len(r) != length:
-        raise ConfigError(f"{source}: {name} must be [min, max], got {list(r)}")
+        raise ConfigError(f"{source}: {name} must be a range [min, max], got {list(r)}; write it as [min, max]")
     for v in r:
         if not math.isfinite(float(v)):
             raise ConfigError(f"{source}: {name} contains {v}; use finite numbers")
     if r[0] > r[1]:
         raise ConfigError(f"{source}: {name} has min > max ({r[0]} > {r[1]}); swap them")
     if positive and r[0] <= 0:
-        raise ConfigError(f"{source}: {name} must be > 0, got {list(r)}")
+        raise ConfigError(f"{source}: {name} must be > 0, got {list(r)}; use positive values")
     if nonneg and r[0] < 0:
-        raise ConfigError(f"{source}: {name} must be >= 0, got {list(r)}")
+        raise ConfigError(f"{source}: {name} must be >= 0, got {list(r)}; use values >= 0")
 
 
 def _check_pos(source: str, name: str, v: float, allow_zero: bool = False) -> None:
     if not math.isfinite(float(v)) or (v < 0 if allow_zero else v <= 0):
-        raise ConfigError(f"{source}: {name} must be a finite number {'>=' if allow_zero else '>'} 0, got {v}")
+        raise ConfigError(f"{source}: {name} must be a finite number {'>=' if allow_zero else '>'} 0, got {v}; "
+                          f"fix the value")
 
 
 def validate_scene(spec: SceneSpec, source: str = "<scene>") -> None:
