@@ -25,7 +25,8 @@ class RenderConfig:
     height: Optional[int] = None
     # OpenGL platform for headless rendering: egl (Mesa llvmpipe on CPU, NVIDIA on GPU) or osmesa.
     platform: str = "egl"
-    # Anti-aliasing of the colour pass (labels always come from an aliasing-free id pass).
+    # 4x multisampled colour pass (smooth edges); false: single-sample, faster on a software rasteriser.
+    # Labels always come from an aliasing-free id pass either way.
     msaa: bool = True
     # Largest texture side uploaded to GL (textures are downscaled once at load time).
     max_texture_size: int = 1024

@@ -86,7 +86,8 @@ class Generator:
 
         self.catalog = AssetCatalog.from_spec(self.spec, self.assets_root, self.cfg.render.max_texture_size)
         self.randomizer.extend_catalog(self.catalog, self.assets_root)
-        self.renderer = PyrenderRenderer(self.width, self.height, self.cfg.render.platform).__enter__()
+        self.renderer = PyrenderRenderer(self.width, self.height, self.cfg.render.platform,
+                                         self.cfg.render.msaa).__enter__()
         pools = {key: int(o.count[1]) for key, o in zip(self.catalog.object_keys, self.spec.objects)}
         pools.update(self.randomizer.pool_sizes(self.catalog))
         env = {SURFACE_KEY: 1}

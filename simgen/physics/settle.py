@@ -76,15 +76,20 @@ class PhysicsWorld:
             mass = max(1e-3, 0.2 * obj.scale ** 3)
             b = p.createMultiBody(mass, shapes[key], basePosition=T[:3, 3].tolist(),
                                   baseOrientation=matrix_to_quat_xyzw(T[:3, :3]).tolist(), physicsClientId=cid)
-            p.changeDynamics(b, -1, lateralFriction=physics.friction, rollingFriction=0.001,
-                             spinningFriction=0.001, linearDamping=0.04, angularDamping=0.04, physicsClientId=cid)
+            # rolling/spinning friction lets round objects (balls, cans on their side) come to rest instead of
+            # rolling until the step budget runs out
+            p.changeDynamics(b, -1, lateralFriction=physics.friction, rollingFriction=0.03,
+                             spinningFriction=0.01, linearDamping=0.1, angularDamping=0.3, physicsClientId=cid)
             bodies.append(b)
         steps = 0
         for steps in range(1, physics.max_steps + 1):
             p.stepSimulation(physicsClientId=cid)
             if steps % 10 == 0 and steps >= 30:
-                speeds = [np.linalg.norm(p.getBaseVelocity(b, physicsClientId=cid)[0]) for b in bodies]
-                if max(speeds) < physics.rest_speed:
+                vels = [p.getBaseVelocity(b, physicsClientId=cid) for b in bodies]
+                lin = max(np.linalg.norm(v[0]) for v in vels)
+                # angular speed times a typical radius (5 cm) ~ surface speed of a rolling object
+                ang = max(np.linalg.norm(v[1]) for v in vels) * 0.05
+                if max(lin, ang) < physics.rest_speed:
                     break
         out = []
         for obj, b in zip(scene.objects, bodies):

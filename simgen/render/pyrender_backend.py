@@ -21,6 +21,68 @@ from simgen.scene.model import Camera, Scene, cv_to_gl
 log = logging.getLogger(__name__)
 
 
+def _install_fast_id_pass(renderer, msaa: bool = True) -> None:
+    """Id (SEG) passes draw into pyrender's single-sample framebuffer and read back colour only.
+
+    pyrender draws every pass into a 4x multisampled framebuffer, resolves it with a blit and reads colour and
+    depth. An id pass needs neither multisampling (it is disabled for SEG anyway, so all 4 samples hold the same
+    value) nor depth: skipping both cuts the fragment work and the readback of every id / silhouette pass, with
+    bit-identical ids. With ``msaa=False`` the colour pass uses the single-sample framebuffer too (aliased edges,
+    about half the fragment work on a software rasteriser).
+    """
+    import types
+
+    from OpenGL import GL
+    from pyrender.constants import RenderFlags
+
+    orig_configure = renderer._configure_forward_pass_viewport
+    orig_read = renderer._read_main_framebuffer
+
+    def configure(self, flags):
+        if flags & RenderFlags.OFFSCREEN and (flags & RenderFlags.SEG or not msaa):
+            self._configure_main_framebuffer()
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
+            GL.glViewport(0, 0, self.viewport_width, self.viewport_height)
+            GL.glEnable(GL.GL_DEPTH_TEST)
+            GL.glDepthMask(GL.GL_TRUE)
+            GL.glDepthFunc(GL.GL_LESS)
+            GL.glDepthRange(0.0, 1.0)
+            return
+        orig_configure(flags)
+
+    def read(self, scene, flags):
+        if flags & RenderFlags.SEG:
+            w, h = self._main_fb_dims[0], self._main_fb_dims[1]
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
+            buf = GL.glReadPixels(0, 0, w, h, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
+            color = np.frombuffer(buf, dtype=np.uint8).reshape((h, w, 3))
+            return np.flip(color, axis=0), None
+        if not msaa:
+            w, h = self._main_fb_dims[0], self._main_fb_dims[1]
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
+            dbuf = GL.glReadPixels(0, 0, w, h, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT)
+            depth = np.flip(np.frombuffer(dbuf, dtype=np.float32).reshape((h, w)), axis=0)
+            cam = scene.main_camera_node.camera
+            depth = _linear_depth(depth, cam.znear, cam.zfar)
+            buf = GL.glReadPixels(0, 0, w, h, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
+            color = np.flip(np.frombuffer(buf, dtype=np.uint8).reshape((h, w, 3)), axis=0)
+            return color, depth
+        return orig_read(scene, flags)
+
+    renderer._configure_forward_pass_viewport = types.MethodType(configure, renderer)
+    renderer._read_main_framebuffer = types.MethodType(read, renderer)
+
+
+def _linear_depth(d: np.ndarray, znear: float, zfar: float) -> np.ndarray:
+    """OpenGL depth buffer values (H, W) in [0, 1] -> metres along the view axis, 0 where nothing was drawn
+    (the same formula as pyrender's own readback)."""
+    out = np.zeros(d.shape, np.float32)
+    hit = d < 1.0
+    z = 2.0 * d[hit] - 1.0
+    out[hit] = (2.0 * znear * zfar) / (zfar + znear - z * (zfar - znear))
+    return out
+
+
 def _scaled(T: np.ndarray, s: float) -> np.ndarray:
     M = np.array(T, dtype=np.float64, copy=True)
     M[:3, :3] *= s
@@ -30,8 +92,9 @@ def _scaled(T: np.ndarray, s: float) -> np.ndarray:
 class PyrenderRenderer:
     """``with PyrenderRenderer(w, h) as r: r.prepare(catalog, pool_sizes); frame = r.render(scene)``."""
 
-    def __init__(self, width: int, height: int, platform: str = "egl") -> None:
+    def __init__(self, width: int, height: int, platform: str = "egl", msaa: bool = True) -> None:
         self.width, self.height, self.platform = int(width), int(height), platform
+        self.msaa = bool(msaa)
         self._r = None
         self._pyr = None
         self._scene = None
@@ -54,6 +117,7 @@ class PyrenderRenderer:
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise RenderError(f"no working OpenGL platform ({self.platform}: {msg[:160]}); "
                               f"{platform_fix(self.platform)}") from None
+        _install_fast_id_pass(self._r._renderer, self.msaa)
         try:
             from OpenGL import GL
 

@@ -113,10 +113,10 @@ class PlacementSpec:
 
 @dataclass
 class PhysicsSpec:
-    max_steps: int = 400
+    max_steps: int = 300
     timestep: float = 1.0 / 240.0
-    # stop early once every body's linear speed is below this (m/s)
-    rest_speed: float = 0.01
+    # stop early once every body moves slower than this (m/s; linear, and angular x 5 cm)
+    rest_speed: float = 0.02
     friction: float = 0.8
     # false: skip physics, objects stay at their drop poses (floating) -- for tests and debugging
     enabled: bool = True
