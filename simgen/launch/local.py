@@ -22,6 +22,11 @@ def _init_worker(cfg: RenderAppConfig, spec: SceneSpec, log_level: int) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
+    # Mesa llvmpipe starts one raster thread per core in every process; with N workers on C cores give each
+    # worker C // N threads so they don't oversubscribe (a user's LP_NUM_THREADS wins)
+    import os
+
+    os.environ.setdefault("LP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, cfg.workers))))
     logging.basicConfig(level=log_level, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     from simgen.pipeline import Generator
 
