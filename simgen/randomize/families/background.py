@@ -1,0 +1,161 @@
+"""Background: the support surface and walls from banks of procedurally textured meshes (made and uploaded once,
+one picked per sample), a random background colour, and backdrop images composited where nothing was rendered
+(depth 0). The background colour is set to the backdrop's mean so anti-aliased silhouettes blend into it."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from simgen.randomize.families.assets import bank_rng, random_colour
+from simgen.randomize.geometry import pose, rot_z
+from simgen.randomize.imaging import hsv_rgb
+from simgen.randomize.schema import BackgroundConfig
+from simgen.scene.catalog import SURFACE_KEY, WALL_KEY
+from simgen.scene.model import Scene
+from simgen.scene.spec import SceneSpec
+from simgen.scene.textures import make_texture
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+
+def surface_key(k: int) -> str:
+    return f"{SURFACE_KEY}#bg{k}"
+
+
+def wall_key(k: int) -> str:
+    return f"{WALL_KEY}#bg{k}"
+
+
+def list_images(image_dir) -> list[Path]:
+    if image_dir in (None, ""):
+        return []
+    root = Path(image_dir).expanduser()
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def wall_distance_range(cfg: BackgroundConfig, spec: SceneSpec) -> tuple[float, float]:
+    half_diag = 0.5 * float(np.hypot(*spec.surface.size))
+    lo, hi = cfg.wall_distance_scale.bounds()
+    return lo * half_diag, hi * half_diag
+
+
+def build_bank(cfg: BackgroundConfig, spec: SceneSpec, catalog) -> tuple[list[str], list[str]]:
+    """Surface and wall variants added to ``catalog``: (surface keys, wall keys)."""
+    from simgen.scene.catalog import make_surface, make_wall
+
+    rng = bank_rng("background", cfg.bank_seed)
+    skeys = []
+    if cfg.surface_probability.bounds()[1] > 0:
+        for k in range(cfg.surface_bank):
+            kind = cfg.surface_textures[k % len(cfg.surface_textures)]
+            s = copy.deepcopy(spec)
+            s.surface.texture = "plain"
+            s.surface.texture_scale = float(rng.uniform(1.5, 6.0))
+            m = make_surface(s)
+            tex = make_texture(kind, rng, random_colour(rng, sat=(0.0, 0.6), val=(0.2, 0.9)), 512)
+            catalog.meshes[surface_key(k)] = replace(m, key=surface_key(k), texture=tex,
+                                                     roughness=float(rng.uniform(0.4, 0.95)),
+                                                     source=f"surface bank {kind}")
+            skeys.append(surface_key(k))
+    wkeys = []
+    if cfg.wall_probability.bounds()[1] > 0:
+        _, dmax = wall_distance_range(cfg, spec)
+        for k in range(cfg.wall_bank):
+            kind = cfg.wall_textures[k % len(cfg.wall_textures)]
+            s = copy.deepcopy(spec)
+            s.background.wall_texture = "plain"
+            s.background.wall_distance = dmax
+            s.background.wall_height = max(1.5, 1.2 * dmax)
+            m = make_wall(s)
+            tex = make_texture(kind, rng, random_colour(rng, sat=(0.0, 0.5), val=(0.3, 0.95)), 512)
+            catalog.meshes[wall_key(k)] = replace(m, key=wall_key(k), texture=tex, source=f"wall bank {kind}")
+            wkeys.append(wall_key(k))
+    return skeys, wkeys
+
+
+def apply_scene(scene: Scene, cfg: BackgroundConfig, spec: SceneSpec, surface_keys: list[str],
+                wall_keys: list[str], images: list[Path], rng: np.random.Generator) -> Scene:
+    """Pick the surface, walls, background colour and backdrop image of this sample."""
+    bg = hsv_rgb(rng.random(), float(cfg.bg_saturation.sample(rng)), float(cfg.bg_value.sample(rng)))
+    u_surf, k_surf = float(rng.random()), int(rng.integers(1 << 30))
+    p_surf = float(cfg.surface_probability.sample(rng))
+    u_wall, k_wall = float(rng.random()), int(rng.integers(1 << 30))
+    p_wall = float(cfg.wall_probability.sample(rng))
+    d_wall = float(cfg.wall_distance_scale.sample(rng)) * 0.5 * float(np.hypot(*spec.surface.size))
+    yaw = float(rng.uniform(0, 2 * np.pi))
+    u_img, k_img = float(rng.random()), int(rng.integers(1 << 30))
+    p_img = float(cfg.image_probability.sample(rng))
+    crop = rng.random(4)  # x, y offset, zoom, flip
+
+    env = list(scene.environment)
+    if surface_keys and u_surf < p_surf:
+        env = [(surface_keys[k_surf % len(surface_keys)], T) if key == SURFACE_KEY else (key, T) for key, T in env]
+    if wall_keys and u_wall < p_wall:
+        env = [(key, T) for key, T in env if key != WALL_KEY]
+        wk = wall_keys[k_wall % len(wall_keys)]
+        for k in range(4):
+            R = rot_z(yaw + k * np.pi / 2)
+            env.append((wk, pose(R, R @ np.array([0.0, d_wall, 0.0]))))
+    params = dict(scene.params)
+    if images and u_img < p_img:
+        path = images[k_img % len(images)]
+        img = backdrop(path, scene.camera.width, scene.camera.height, tuple(float(c) for c in crop))
+        bg = img.reshape(-1, 3).mean(0) / 255.0
+        params["background_image"] = (str(path), tuple(float(c) for c in crop))
+    return replace(scene, environment=env, bg_color=np.asarray(bg, np.float64), params=params)
+
+
+@lru_cache(maxsize=8)
+def _read(path: str) -> np.ndarray:
+    import cv2
+
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise OSError(f"cannot read {path}")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def backdrop(path, width: int, height: int, crop: tuple[float, float, float, float]) -> np.ndarray:
+    """The image at ``path`` cropped (zoom 1..1.6x, offset) and resized to (height, width, 3) uint8."""
+    import cv2
+
+    try:
+        img = _read(str(path))
+    except OSError:
+        log.warning("backdrop %s is not a readable image; using grey", path)
+        return np.full((height, width, 3), 128, np.uint8)
+    h, w = img.shape[:2]
+    aspect = width / height
+    cw, ch = (w, w / aspect) if w / h < aspect else (h * aspect, h)
+    zoom = 1.0 + 0.6 * crop[2]
+    cw, ch = cw / zoom, ch / zoom
+    x0 = crop[0] * (w - cw)
+    y0 = crop[1] * (h - ch)
+    M = np.array([[width / cw, 0, -x0 * width / cw], [0, height / ch, -y0 * height / ch]], np.float64)
+    out = cv2.warpAffine(img, M, (width, height), flags=cv2.INTER_AREA if cw > width else cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT)
+    if crop[3] < 0.5:
+        out = out[:, ::-1]
+    return np.ascontiguousarray(out)
+
+
+def composite(rgb: np.ndarray, depth: np.ndarray, scene: Scene) -> np.ndarray:
+    """Backdrop image where nothing was rendered (depth 0). rgb (H, W, 3) uint8 -> new array."""
+    info = scene.params.get("background_image")
+    if info is None:
+        return rgb
+    path, crop = info
+    h, w = depth.shape
+    img = backdrop(path, w, h, crop)
+    empty = depth <= 0
+    out = rgb.copy()
+    out[empty] = img[empty]
+    return out

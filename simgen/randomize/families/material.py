@@ -1,0 +1,73 @@
+"""Material: per-instance colour (hue rotation on untextured objects, a tint on textured ones), brightness,
+metallic and roughness, and procedural textures on untextured objects (a bank of textured variants of each
+untextured mesh, made and uploaded once; an instance switches to a variant by its asset key)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from simgen.randomize.families.assets import bank_rng, textured_variant
+from simgen.randomize.imaging import hsv_rgb, rotate_hue
+from simgen.randomize.schema import MaterialConfig
+from simgen.scene.model import Scene
+
+
+def variant_key(key: str, j: int) -> str:
+    return f"{key}#tex{j}"
+
+
+def build_variants(cfg: MaterialConfig, catalog, keys: list[str]) -> dict[str, list[str]]:
+    """Textured variants of every untextured mesh in ``keys``: {key: [variant keys]} (added to ``catalog``)."""
+    out: dict[str, list[str]] = {}
+    if cfg.texture_probability.bounds()[1] <= 0 or cfg.texture_bank <= 0:
+        return out
+    for key in keys:
+        m = catalog[key]
+        if m.texture is not None:
+            continue
+        rng = bank_rng("material", key)
+        vs = []
+        for j in range(cfg.texture_bank):
+            kind = cfg.textures[j % len(cfg.textures)]
+            base = np.asarray(m.base_color[:3], np.float64)
+            colour = np.clip(base * rng.uniform(0.8, 1.2), 0, 1)
+            vk = variant_key(key, j)
+            catalog.meshes[vk] = textured_variant(m, vk, kind, rng, colour=colour)
+            vs.append(vk)
+        out[key] = vs
+    return out
+
+
+def apply(scene: Scene, cfg: MaterialConfig, catalog, variants: dict[str, list[str]],
+          rng: np.random.Generator) -> Scene:
+    objects = []
+    for o in scene.objects:
+        hue = float(cfg.hue_shift_deg.sample(rng)) / 360.0
+        tint_h = float(rng.random())
+        tint_s = float(cfg.tint_saturation.sample(rng))
+        bright = float(cfg.brightness.sample(rng))
+        metallic = float(cfg.metallic.sample(rng)) if cfg.metallic is not None else None
+        roughness = float(cfg.roughness.sample(rng)) if cfg.roughness is not None else None
+        tex_p = float(cfg.texture_probability.sample(rng))
+        u_tex = float(rng.random())
+        k_tex = int(rng.integers(1 << 30))
+        key = o.asset_key
+        vs = variants.get(key)
+        if vs and u_tex < tex_p:
+            key = vs[k_tex % len(vs)]
+        m = catalog[key]
+        if m.texture is None:  # rotate the base colour's hue; factor = target / base (the renderer multiplies)
+            base = np.asarray(m.base_color[:3], np.float64)
+            target = np.clip(rotate_hue(base, hue) * bright, 0, 1)
+            factor = target / np.maximum(base, 1e-3)
+        else:
+            tint = hsv_rgb(tint_h, tint_s, 1.0)
+            factor = tint / tint.max() * bright
+        cf = np.concatenate([factor, [1.0]])
+        # always explicit (the renderer keeps a node's last metallic/roughness when given None)
+        metallic = float(m.metallic) if metallic is None else metallic
+        roughness = float(m.roughness) if roughness is None else roughness
+        objects.append(replace(o, asset_key=key, color_factor=cf, metallic=metallic, roughness=roughness))
+    return scene.with_objects(objects)

@@ -1,0 +1,64 @@
+"""Pose: object counts, drop height, initial orientation, scale jitter and placement area.
+
+Re-draws the scene's objects (the scene sampler's draw is replaced) with the scene file's ranges widened by the
+family's distributions; the stacking rule is the scene sampler's (an object that would start inside another is
+lifted above it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simgen.randomize.geometry import pose, random_rotation, rot_z
+from simgen.randomize.schema import PoseConfig
+from simgen.scene.model import ObjectInstance, Scene
+from simgen.scene.spec import SceneSpec
+
+
+def max_counts(spec: SceneSpec, cfg: PoseConfig) -> list[int]:
+    """Largest number of instances of each object kind (renderer pool sizes)."""
+    extra = int(cfg.count_extra.bounds()[1]) if cfg.enabled else 0
+    return [int(o.count[1]) + extra for o in spec.objects]
+
+
+def sample_objects(spec: SceneSpec, catalog, cfg: PoseConfig, rng: np.random.Generator) -> list[ObjectInstance]:
+    P = spec.placement
+    half = np.asarray(P.half_extent, np.float64) * float(cfg.area_scale.sample(rng))
+    if cfg.upright_probability is not None:
+        upright_p = float(cfg.upright_probability.sample(rng))
+    else:
+        upright_p = P.upright_probability if P.random_orientation else 1.0
+    objects: list[ObjectInstance] = []
+    placed: list[tuple[np.ndarray, float, float]] = []  # (xy, radius, top z)
+    next_id = 1
+    for i, o in enumerate(spec.objects):
+        key = catalog.object_keys[i]
+        mesh = catalog[key]
+        extra = int(cfg.count_extra.sample(rng))
+        n = int(rng.integers(o.count[0], o.count[1] + extra + 1))
+        for _ in range(n):
+            s = float(rng.uniform(*o.scale)) * float(cfg.scale_jitter.sample(rng))
+            upright = bool(rng.random() < upright_p)
+            yaw = rng.uniform(0, 2 * np.pi)
+            R = rot_z(yaw) if upright else random_rotation(rng)
+            xy = rng.uniform(-1, 1, size=2) * half
+            h = float(cfg.drop_height.sample(rng)) if cfg.drop_height is not None else float(rng.uniform(*P.drop_height))
+            r = mesh.radius * s
+            z = r + h
+            for (pxy, pr, ptop) in placed:
+                if np.linalg.norm(xy - pxy) < r + pr:
+                    z = max(z, ptop + r + 0.005)
+            placed.append((xy, r, z + r))
+            if upright:
+                z = z - r - float((mesh.vertices[:, 2] * s).min()) + 0.002
+            objects.append(ObjectInstance(instance_id=next_id, asset_key=key,
+                                          category=o.category if o.labelled else None, scale=s,
+                                          T_world_obj=pose(R, [xy[0], xy[1], z])))
+            next_id += 1
+    return objects
+
+
+def apply(scene: Scene, cfg: PoseConfig, spec: SceneSpec, catalog, rng: np.random.Generator) -> Scene:
+    objects = sample_objects(spec, catalog, cfg, rng)
+    scene.params["pose"] = {"n_objects": len(objects)}
+    return scene.with_objects(objects)

@@ -1,0 +1,182 @@
+"""Pure numpy helpers shared by the randomization families: colour, depth geometry, sRGB <-> linear, noise."""
+
+from __future__ import annotations
+
+import colorsys
+import math
+
+import numpy as np
+
+from simgen.scene.model import Camera
+
+
+# ---------------------------------------------------------------------- colour
+
+def kelvin_to_rgb(kelvin: float) -> np.ndarray:
+    """Black-body colour temperature -> (3,) float64 RGB in 0..1, brightest channel 1 (Tanner Helland's fit,
+    1000 K .. 40000 K)."""
+    t = min(max(float(kelvin), 1000.0), 40000.0) / 100.0
+    if t <= 66:
+        r = 255.0
+        g = 99.4708025861 * math.log(t) - 161.1195681661
+        b = 0.0 if t <= 19 else 138.5177312231 * math.log(t - 10) - 305.0447927307
+    else:
+        r = 329.698727446 * (t - 60) ** -0.1332047592
+        g = 288.1221695283 * (t - 60) ** -0.0755148492
+        b = 255.0
+    rgb = np.clip(np.array([r, g, b]), 0.0, 255.0) / 255.0
+    return rgb / max(float(rgb.max()), 1e-6)
+
+
+def hsv_rgb(h: float, s: float, v: float) -> np.ndarray:
+    """HSV (h in turns, s, v in 0..1) -> (3,) float64 RGB."""
+    return np.array(colorsys.hsv_to_rgb(h % 1.0, min(max(s, 0.0), 1.0), min(max(v, 0.0), 1.0)))
+
+
+def rotate_hue(rgb, turns: float) -> np.ndarray:
+    """(3,) RGB in 0..1 with its hue rotated by ``turns`` (saturation and value kept)."""
+    h, s, v = colorsys.rgb_to_hsv(*(float(c) for c in np.clip(rgb, 0, 1)[:3]))
+    return np.array(colorsys.hsv_to_rgb((h + turns) % 1.0, s, v))
+
+
+def srgb_to_linear(rgb_u8: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> float32 linear light in 0..1 (gamma 2.2 approximation)."""
+    return np.power(rgb_u8.astype(np.float32) / 255.0, 2.2, dtype=np.float32)
+
+
+def linear_to_srgb_u8(lin: np.ndarray) -> np.ndarray:
+    return to_u8(np.power(np.clip(lin, 0.0, 1.0), 1.0 / 2.2) * 255.0)
+
+
+def to_u8(img: np.ndarray) -> np.ndarray:
+    """Float image in 0..255 -> uint8 (rounded, clipped)."""
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) -> (...) Rec. 709 luma, same scale as the input."""
+    return rgb[..., 0] * 0.2126 + rgb[..., 1] * 0.7152 + rgb[..., 2] * 0.0722
+
+
+# ---------------------------------------------------------------------- depth geometry
+
+def pixel_rays(camera: Camera) -> np.ndarray:
+    """(H, W, 3) float32 camera-frame rays (x/z, y/z, 1) through pixel centres (OpenCV frame)."""
+    h, w = camera.height, camera.width
+    u = (np.arange(w, dtype=np.float32) + 0.5 - camera.cx) / camera.fx
+    v = (np.arange(h, dtype=np.float32) + 0.5 - camera.cy) / camera.fy
+    rays = np.empty((h, w, 3), np.float32)
+    rays[..., 0] = u[None, :]
+    rays[..., 1] = v[:, None]
+    rays[..., 2] = 1.0
+    return rays
+
+
+def backproject(depth: np.ndarray, camera: Camera) -> np.ndarray:
+    """depth (H, W) float32 metres along z (0 = nothing) -> (H, W, 3) float32 camera-frame points."""
+    return pixel_rays(camera) * depth[..., None]
+
+
+def ray_range(depth: np.ndarray, camera: Camera) -> np.ndarray:
+    """Distance from the camera centre to each pixel's surface point (H, W) float32; inf where depth is 0."""
+    r = depth * np.linalg.norm(pixel_rays(camera), axis=2)
+    return np.where(depth > 0, r, np.inf).astype(np.float32)
+
+
+def normals_from_depth(depth: np.ndarray, camera: Camera) -> np.ndarray:
+    """Camera-frame unit surface normals (H, W, 3) float32 facing the camera; (0, 0, 0) where depth is 0 or at a
+    depth discontinuity (central differences where both neighbours are valid, else one-sided)."""
+    P = backproject(depth, camera)
+    valid = depth > 0
+
+    def diff(axis: int) -> np.ndarray:
+        fwd = np.zeros_like(P)
+        bwd = np.zeros_like(P)
+        okf = np.zeros(depth.shape, bool)
+        okb = np.zeros(depth.shape, bool)
+        if axis == 1:
+            fwd[:, :-1] = P[:, 1:] - P[:, :-1]
+            okf[:, :-1] = valid[:, 1:] & valid[:, :-1]
+            bwd[:, 1:] = P[:, 1:] - P[:, :-1]
+            okb[:, 1:] = okf[:, :-1]
+        else:
+            fwd[:-1] = P[1:] - P[:-1]
+            okf[:-1] = valid[1:] & valid[:-1]
+            bwd[1:] = P[1:] - P[:-1]
+            okb[1:] = okf[:-1]
+        # reject steps much larger than the pixel footprint (silhouette edges)
+        foot = np.maximum(depth, 1e-6) / camera.fx * 8.0 + 0.002
+        okf &= np.abs(fwd[..., 2]) < foot
+        okb &= np.abs(bwd[..., 2]) < foot
+        d = np.where(okf[..., None] & okb[..., None], (fwd + bwd) * 0.5,
+                     np.where(okf[..., None], fwd, np.where(okb[..., None], bwd, 0.0)))
+        return d, okf | okb
+
+    du, oku = diff(1)
+    dv, okv = diff(0)
+    n = np.cross(du, dv)
+    norm = np.linalg.norm(n, axis=2, keepdims=True)
+    ok = valid & oku & okv & (norm[..., 0] > 1e-12)
+    n = np.where(ok[..., None], n / np.maximum(norm, 1e-12), 0.0)
+    flip = (n * P).sum(2) > 0  # face the camera (normal against the viewing ray)
+    n[flip] *= -1
+    return n.astype(np.float32)
+
+
+def world_up_in_camera(camera: Camera) -> np.ndarray:
+    """World +z expressed in the camera frame (3,)."""
+    return camera.T_world_cam[:3, :3].T @ np.array([0.0, 0.0, 1.0])
+
+
+def camera_distance(camera: Camera, look_at) -> float:
+    return float(np.linalg.norm(camera.T_world_cam[:3, 3] - np.asarray(look_at, np.float64)))
+
+
+# ---------------------------------------------------------------------- noise
+
+def value_noise(rng: np.random.Generator, shape: tuple[int, int], cells: int, octaves: int = 3) -> np.ndarray:
+    """Smooth noise (H, W) float32 in 0..1 (bilinear upsampled random grids)."""
+    import cv2
+
+    h, w = shape
+    out = np.zeros((h, w), np.float32)
+    amp, tot = 1.0, 0.0
+    for o in range(octaves):
+        c = max(2, cells * 2 ** o)
+        grid = rng.random((c, c), dtype=np.float32)
+        out += amp * cv2.resize(grid, (w, h), interpolation=cv2.INTER_LINEAR)
+        tot += amp
+        amp *= 0.5
+    out /= tot
+    lo, hi = float(out.min()), float(out.max())
+    return (out - lo) / max(hi - lo, 1e-6)
+
+
+def world_noise(points_world: np.ndarray, grid: np.ndarray, cell: float) -> np.ndarray:
+    """Value noise attached to the world: bilinear lookup of a periodic (G, G) ``grid`` at the world x, y of each
+    point (..., 3) with cells of ``cell`` metres. Returns (...) float32."""
+    g = grid.shape[0]
+    x = points_world[..., 0] / cell
+    y = points_world[..., 1] / cell
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
+    xi, yi = x0.astype(np.int64) % g, y0.astype(np.int64) % g
+    x1, y1 = (xi + 1) % g, (yi + 1) % g
+    a = grid[yi, xi] * (1 - fx) + grid[yi, x1] * fx
+    b = grid[y1, xi] * (1 - fx) + grid[y1, x1] * fx
+    return (a * (1 - fy) + b * fy).astype(np.float32)
+
+
+def tangent_basis(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit vectors spanning the plane orthogonal to unit normal n (3,)."""
+    a = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    t1 = np.cross(n, a)
+    t1 /= np.linalg.norm(t1)
+    t2 = np.cross(n, t1)
+    return t1, t2
+
+
+def project_cam(points_cam: np.ndarray, camera: Camera) -> np.ndarray:
+    """(N, 3) camera-frame points -> (N, 2) pixel coordinates (pixel centres at integer + 0.5)."""
+    z = np.maximum(points_cam[:, 2], 1e-6)
+    return np.stack([camera.fx * points_cam[:, 0] / z + camera.cx, camera.fy * points_cam[:, 1] / z + camera.cy], 1)
