@@ -39,9 +39,12 @@ def rotate_hue(rgb, turns: float) -> np.ndarray:
     return np.array(colorsys.hsv_to_rgb((h + turns) % 1.0, s, v))
 
 
+_TO_LINEAR = np.power(np.arange(256, dtype=np.float64) / 255.0, 2.2).astype(np.float32)
+
+
 def srgb_to_linear(rgb_u8: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 -> float32 linear light in 0..1 (gamma 2.2 approximation)."""
-    return np.power(rgb_u8.astype(np.float32) / 255.0, 2.2, dtype=np.float32)
+    """(H, W, 3) uint8 -> float32 linear light in 0..1 (gamma 2.2 approximation, a lookup table)."""
+    return _TO_LINEAR[rgb_u8]
 
 
 def linear_to_srgb_u8(lin: np.ndarray) -> np.ndarray:
@@ -60,11 +63,14 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------- depth geometry
 
-def pixel_rays(camera: Camera) -> np.ndarray:
-    """(H, W, 3) float32 camera-frame rays (x/z, y/z, 1) through pixel centres (OpenCV frame)."""
-    h, w = camera.height, camera.width
-    u = (np.arange(w, dtype=np.float32) + 0.5 - camera.cx) / camera.fx
-    v = (np.arange(h, dtype=np.float32) + 0.5 - camera.cy) / camera.fy
+def pixel_rays(camera: Camera, x0: int = 0, y0: int = 0, width: int | None = None,
+               height: int | None = None) -> np.ndarray:
+    """(h, w, 3) float32 camera-frame rays (x/z, y/z, 1) through pixel centres (OpenCV frame), for the window of
+    the image starting at pixel (x0, y0) (the whole image by default)."""
+    h = camera.height - y0 if height is None else height
+    w = camera.width - x0 if width is None else width
+    u = (np.arange(x0, x0 + w, dtype=np.float32) + 0.5 - camera.cx) / camera.fx
+    v = (np.arange(y0, y0 + h, dtype=np.float32) + 0.5 - camera.cy) / camera.fy
     rays = np.empty((h, w, 3), np.float32)
     rays[..., 0] = u[None, :]
     rays[..., 1] = v[:, None]
@@ -72,9 +78,11 @@ def pixel_rays(camera: Camera) -> np.ndarray:
     return rays
 
 
-def backproject(depth: np.ndarray, camera: Camera) -> np.ndarray:
-    """depth (H, W) float32 metres along z (0 = nothing) -> (H, W, 3) float32 camera-frame points."""
-    return pixel_rays(camera) * depth[..., None]
+def backproject(depth: np.ndarray, camera: Camera, x0: int = 0, y0: int = 0) -> np.ndarray:
+    """depth (h, w) float32 metres along z (0 = nothing), a window of the image at pixel (x0, y0) -> (h, w, 3)
+    float32 camera-frame points."""
+    h, w = depth.shape
+    return pixel_rays(camera, x0, y0, w, h) * depth[..., None]
 
 
 def ray_range(depth: np.ndarray, camera: Camera) -> np.ndarray:
@@ -83,44 +91,57 @@ def ray_range(depth: np.ndarray, camera: Camera) -> np.ndarray:
     return np.where(depth > 0, r, np.inf).astype(np.float32)
 
 
-def normals_from_depth(depth: np.ndarray, camera: Camera) -> np.ndarray:
-    """Camera-frame unit surface normals (H, W, 3) float32 facing the camera; (0, 0, 0) where depth is 0 or at a
-    depth discontinuity (central differences where both neighbours are valid, else one-sided)."""
-    P = backproject(depth, camera)
-    valid = depth > 0
+def _depth_gradient(z: np.ndarray, valid: np.ndarray, limit: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel dz/du (axis 1) or dz/dv (axis 0): mean of the forward and backward differences that join two
+    valid pixels without a jump larger than ``limit``. Returns (gradient, ok)."""
+    d = np.diff(z, axis=axis)
+    if axis == 1:
+        ok = valid[:, 1:] & valid[:, :-1] & (np.abs(d) < limit[:, 1:])
+        F = np.zeros_like(z)
+        B = np.zeros_like(z)
+        okF = np.zeros(z.shape, bool)
+        okB = np.zeros(z.shape, bool)
+        F[:, :-1], okF[:, :-1] = d, ok
+        B[:, 1:], okB[:, 1:] = d, ok
+    else:
+        ok = valid[1:] & valid[:-1] & (np.abs(d) < limit[1:])
+        F = np.zeros_like(z)
+        B = np.zeros_like(z)
+        okF = np.zeros(z.shape, bool)
+        okB = np.zeros(z.shape, bool)
+        F[:-1], okF[:-1] = d, ok
+        B[1:], okB[1:] = d, ok
+    n = okF.astype(np.float32) + okB
+    g = (F * okF + B * okB) / np.maximum(n, 1.0)
+    return g, n > 0
 
-    def diff(axis: int) -> np.ndarray:
-        fwd = np.zeros_like(P)
-        bwd = np.zeros_like(P)
-        okf = np.zeros(depth.shape, bool)
-        okb = np.zeros(depth.shape, bool)
-        if axis == 1:
-            fwd[:, :-1] = P[:, 1:] - P[:, :-1]
-            okf[:, :-1] = valid[:, 1:] & valid[:, :-1]
-            bwd[:, 1:] = P[:, 1:] - P[:, :-1]
-            okb[:, 1:] = okf[:, :-1]
-        else:
-            fwd[:-1] = P[1:] - P[:-1]
-            okf[:-1] = valid[1:] & valid[:-1]
-            bwd[1:] = P[1:] - P[:-1]
-            okb[1:] = okf[:-1]
-        # reject steps much larger than the pixel footprint (silhouette edges)
-        foot = np.maximum(depth, 1e-6) / camera.fx * 8.0 + 0.002
-        okf &= np.abs(fwd[..., 2]) < foot
-        okb &= np.abs(bwd[..., 2]) < foot
-        d = np.where(okf[..., None] & okb[..., None], (fwd + bwd) * 0.5,
-                     np.where(okf[..., None], fwd, np.where(okb[..., None], bwd, 0.0)))
-        return d, okf | okb
 
-    du, oku = diff(1)
-    dv, okv = diff(0)
-    n = np.cross(du, dv)
-    norm = np.linalg.norm(n, axis=2, keepdims=True)
-    ok = valid & oku & okv & (norm[..., 0] > 1e-12)
-    n = np.where(ok[..., None], n / np.maximum(norm, 1e-12), 0.0)
-    flip = (n * P).sum(2) > 0  # face the camera (normal against the viewing ray)
-    n[flip] *= -1
-    return n.astype(np.float32)
+def normals_from_depth(depth: np.ndarray, camera: Camera, x0: int = 0, y0: int = 0) -> np.ndarray:
+    """Camera-frame unit surface normals (h, w, 3) float32 facing the camera, for a depth window at pixel (x0, y0)
+    (the whole image by default); (0, 0, 0) where depth is 0 or no neighbour joins smoothly (silhouettes).
+
+    From the depth gradient: with P = Z (a, b, 1), a = (u - cx) / fx, b = (v - cy) / fy,
+    dP/du x dP/dv is parallel to (-fx Z_u, -fy Z_v, fx a Z_u + fy b Z_v + Z).
+    """
+    z = depth.astype(np.float32, copy=False)
+    h, w = z.shape
+    valid = z > 0
+    limit = z * np.float32(8.0 / camera.fx) + np.float32(0.002)  # larger steps are silhouette edges
+    zu, oku = _depth_gradient(z, valid, limit, 1)
+    zv, okv = _depth_gradient(z, valid, limit, 0)
+    a = ((np.arange(x0, x0 + w, dtype=np.float32) + 0.5 - camera.cx) / camera.fx)[None, :]
+    b = ((np.arange(y0, y0 + h, dtype=np.float32) + 0.5 - camera.cy) / camera.fy)[:, None]
+    fx, fy = np.float32(camera.fx), np.float32(camera.fy)
+    n = np.empty((h, w, 3), np.float32)
+    n[..., 0] = -fx * zu
+    n[..., 1] = -fy * zv
+    n[..., 2] = fx * a * zu + fy * b * zv + z
+    ok = valid & oku & okv
+    norm = np.sqrt((n * n).sum(2))
+    # face the camera: the normal points against the viewing ray (a, b, 1)
+    sign = np.where(n[..., 0] * a + n[..., 1] * b + n[..., 2] > 0, -1.0, 1.0).astype(np.float32)
+    scale = np.where(ok & (norm > 1e-12), sign / np.maximum(norm, 1e-12), 0.0).astype(np.float32)
+    return n * scale[..., None]
 
 
 def world_up_in_camera(camera: Camera) -> np.ndarray:

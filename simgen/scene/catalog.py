@@ -109,7 +109,89 @@ def _primitive(shape: str, size: list[float]):
     if shape == "torus":
         return trimesh.creation.torus(major_radius=size[0], minor_radius=size[1], major_sections=48,
                                       minor_sections=24)
+    if shape == "nut":
+        return _nut(*size)
+    if shape == "washer":
+        return _washer(*size)
+    if shape == "bracket":
+        return _bracket(*size)
     raise ConfigError(f"unknown shape {shape!r}")
+
+
+# ---------------------------------------------------------------------- machine parts (nut, washer, bracket)
+
+def _ring_prism(outer: np.ndarray, inner: np.ndarray, thickness: float, smooth_outer: bool, smooth_inner: bool):
+    """Prism between two closed rings (M, 2) (outer CCW seen from +z, inner at the same angles), z in
+    [-t/2, t/2]. Caps and walls have their own vertices, so edges stay sharp; a wall is smooth-shaded (shared
+    vertices) or flat (unmerged)."""
+    import trimesh
+
+    m = len(outer)
+    h = thickness / 2.0
+    nxt = (np.arange(m) + 1) % m
+    i = np.arange(m)
+    verts, faces = [], []
+
+    def add(v, f):
+        base = sum(len(x) for x in verts)
+        verts.append(np.asarray(v, np.float64))
+        faces.append(np.asarray(f, np.int64) + base)
+
+    for z, up in ((h, True), (-h, False)):  # caps: outer ring 0..m-1, inner ring m..2m-1
+        v = np.vstack([np.c_[outer, np.full(m, z)], np.c_[inner, np.full(m, z)]])
+        f = np.r_[np.c_[i, nxt, m + nxt], np.c_[i, m + nxt, m + i]]
+        add(v, f if up else f[:, ::-1])
+    for ring, smooth, outward in ((outer, smooth_outer, True), (inner, smooth_inner, False)):
+        v = np.vstack([np.c_[ring, np.full(m, -h)], np.c_[ring, np.full(m, h)]])  # bottom 0..m-1, top m..2m-1
+        f = np.r_[np.c_[i, nxt, m + nxt], np.c_[i, m + nxt, m + i]]
+        f = f if outward else f[:, ::-1]
+        if smooth:
+            add(v, f)
+        else:
+            add(v[f.reshape(-1)], np.arange(len(f) * 3).reshape(-1, 3))
+    return trimesh.Trimesh(np.vstack(verts), np.vstack(faces), process=False)
+
+
+def _nut(corner_radius: float, hole_radius: float, thickness: float):
+    """Hexagon nut: corner radius (circumradius), hole radius < the flats' radius, thickness."""
+    hole = min(hole_radius, 0.95 * corner_radius * np.cos(np.pi / 6))
+    th = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+    r_hex = corner_radius * np.cos(np.pi / 6) / np.cos((th % (np.pi / 3)) - np.pi / 6)
+    outer = np.c_[np.cos(th), np.sin(th)] * r_hex[:, None]
+    inner = np.c_[np.cos(th), np.sin(th)] * hole
+    return _ring_prism(outer, inner, thickness, smooth_outer=False, smooth_inner=True)
+
+
+def _washer(outer_radius: float, inner_radius: float, thickness: float):
+    th = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    ring = np.c_[np.cos(th), np.sin(th)]
+    return _ring_prism(ring * outer_radius, ring * min(inner_radius, 0.95 * outer_radius), thickness,
+                       smooth_outer=True, smooth_inner=True)
+
+
+def _bracket(leg: float, width: float, thickness: float):
+    """L-shaped angle bracket: two legs of length ``leg`` and ``thickness`` at a right angle, ``width`` deep,
+    centred on its bounding box. Flat-shaded."""
+    import trimesh
+
+    t = min(thickness, 0.9 * leg)
+    prof = np.array([[0, 0], [leg, 0], [leg, t], [t, t], [t, leg], [0, leg]], np.float64)  # (x, z), CCW
+    n = len(prof)
+    y0, y1 = -width / 2, width / 2
+    tris = []
+    for a, b in ((1, 2), (2, 3), (3, 4), (4, 5)):  # fan from the outer corner (0, 0): the L is star-shaped there
+        p0, pa, pb = prof[0], prof[a], prof[b]
+        tris.append([[p0[0], y0, p0[1]], [pa[0], y0, pa[1]], [pb[0], y0, pb[1]]])  # cap at y0 (normal -y)
+        tris.append([[p0[0], y1, p0[1]], [pb[0], y1, pb[1]], [pa[0], y1, pa[1]]])  # cap at y1 (normal +y)
+    for k in range(n):
+        a, b = prof[k], prof[(k + 1) % n]
+        q = [[a[0], y0, a[1]], [b[0], y0, b[1]], [b[0], y1, b[1]], [a[0], y1, a[1]]]
+        tris.append([q[0], q[2], q[1]])
+        tris.append([q[0], q[3], q[2]])
+    v = np.asarray(tris, np.float64).reshape(-1, 3)
+    tm = trimesh.Trimesh(v, np.arange(len(v)).reshape(-1, 3), process=False)
+    tm.apply_translation(-tm.bounds.mean(0))
+    return tm
 
 
 def _box_uv(vertices: np.ndarray, normals: np.ndarray, scale: float) -> np.ndarray:

@@ -39,8 +39,9 @@ class _Surface:
     def __init__(self, depth: np.ndarray, scene: Scene):
         cam = scene.camera
         self.cam = cam
+        self.depth = depth
         self.P = backproject(depth, cam)
-        self.N = normals_from_depth(depth, cam)
+        self.N = np.zeros_like(self.P)  # filled per object window by :meth:`prepare`
         R_cw = cam.T_world_cam[:3, :3].T
         t_cw = -R_cw @ cam.T_world_cam[:3, 3]
         self.lights = []  # (kind, vector in camera frame, weight)
@@ -51,6 +52,13 @@ class _Surface:
             else:
                 self.lights.append(("pos", R_cw @ L.T_world_light[:3, 3] + t_cw, w))
         self.ambient = float(np.mean(scene.ambient))
+
+    def prepare(self, bbox_xywh) -> None:
+        """Normals in the object's box (plus a margin), from the depth in that window only."""
+        x, y, w, h = (int(v) for v in bbox_xywh)
+        H, W = self.depth.shape
+        x0, y0, x1, y1 = max(x - 4, 0), max(y - 4, 0), min(x + w + 4, W), min(y + h + 4, H)
+        self.N[y0:y1, x0:x1] = normals_from_depth(self.depth[y0:y1, x0:x1], self.cam, x0, y0)
 
     def shade(self, P: np.ndarray, N: np.ndarray, shininess: float) -> tuple[np.ndarray, np.ndarray]:
         """Diffuse and specular terms (M,) for points P (M, 3) with normals N (M, 3)."""
@@ -263,6 +271,7 @@ def apply(rgb: np.ndarray, depth: np.ndarray, instance_ids: np.ndarray, scene: S
         if surf is None:
             surf = _Surface(depth, scene)
             out = rgb.astype(np.float32)
+        surf.prepare(inst.bbox_xywh)
         interior = cv2.erode(objmask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         interior &= np.linalg.norm(surf.N, axis=2) > 0.5
         cand = np.flatnonzero(interior)
@@ -276,7 +285,7 @@ def apply(rgb: np.ndarray, depth: np.ndarray, instance_ids: np.ndarray, scene: S
             c = int(cand[int(drng.integers(len(cand)))])
             cy, cx = divmod(c, objmask.shape[1])
             P0, n0, t1, t2 = _tangent_points(surf, cy, cx, drng)
-            before = out.copy() if k >= 0 else None
+            before = out.copy()
             m, footprint = _draw(kind, out, surf, objmask, P0, n0, t1, t2, size, strength, metallic, drng)
             area = int(m.sum())
             if area < cfg.min_area:

@@ -57,11 +57,13 @@ def apply(rgb: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) -> np.nd
     if u_motion < p_motion and motion >= 1.5:
         lin = cv2.filter2D(lin, -1, line_kernel(motion, angle), borderType=cv2.BORDER_REFLECT)
     nrng = np.random.Generator(np.random.PCG64(noise_seed))
-    if u_shot < p_shot:
-        lin = nrng.poisson(np.clip(lin, 0, 1) * photons).astype(np.float32) / np.float32(photons)
-    out = np.power(np.clip(lin, 0.0, 1.0), 1.0 / (2.2 * gamma)) * 255.0
+    if u_shot < p_shot:  # Poisson shot noise, in its Gaussian form (variance = signal; photons >> 1)
+        lin = np.clip(lin, 0, 1)
+        z = nrng.standard_normal(lin.shape, dtype=np.float32)
+        lin = lin + np.sqrt(lin * np.float32(1.0 / photons)) * z
+    out = np.power(np.clip(lin, 0.0, 1.0), np.float32(1.0 / (2.2 * gamma))) * np.float32(255.0)
     if read > 0:
-        out = out + nrng.normal(0.0, read, out.shape).astype(np.float32)
+        out += nrng.standard_normal(out.shape, dtype=np.float32) * np.float32(read)
     out = to_u8(out)
     if u_jpeg < p_jpeg:
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
