@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 import platform
 import time
@@ -152,6 +154,11 @@ def score_datasets(synthetic_dir: str | Path | None, real_dir: str | Path, outpu
     else:  # mixed
         phases.append(("mixed", [records(synth), records(real_train)], [s.mix_ratio, 1.0 - s.mix_ratio],
                        s.iterations, s.lr))
+    # checkpoints resume only a run with the same data and training settings
+    train_keys = {k: v for k, v in dataclasses.asdict(s).items()
+                  if k not in ("fid", "coverage", "coverage_max_images", "n_draw", "draw_threshold", "log_every",
+                               "resume", "checkpoint_every", "num_workers", "score_threshold", "max_detections")}
+    fp_base = json.dumps([train_keys, str(synthetic_dir), str(real_train_dir), list(labels.names)], sort_keys=True)
     results = []
     for k, (tag, sources, weights, iters, lr) in enumerate(phases):
         if iters <= 0:
@@ -159,8 +166,10 @@ def score_datasets(synthetic_dir: str | Path | None, real_dir: str | Path, outpu
         log.info("training phase %s: %d iterations on %s images", tag, iters,
                  " + ".join(str(len(x)) for x in sources))
         results.append((tag, train_detector(model, sources, weights, s, iterations=iters, lr=lr, device=dev,
-                                            seed=seed + 1000 * k, checkpoint_path=ckdir / f"{tag}.pt", tag=tag)))
+                                            seed=seed + 1000 * k, checkpoint_path=ckdir / f"{tag}.pt", tag=tag,
+                                            fingerprint=hashlib.sha1(fp_base.encode()).hexdigest())))
     train_time = sum(r.seconds for _, r in results)
+    ckdir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), ckdir / "model_final.pt")
 
     # ---- evaluation on real ----------------------------------------------------------------------------------
@@ -293,6 +302,4 @@ def score_datasets(synthetic_dir: str | Path | None, real_dir: str | Path, outpu
     }
     write_report(out, report)
     log.info("wrote %s and %s", out / "report.json", out / "report.md")
-    import json
-
     return json.loads((out / "report.json").read_text())

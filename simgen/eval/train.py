@@ -64,7 +64,8 @@ def _use_bar() -> bool:
 
 def train_detector(model: nn.Module, sources: Sequence[Sequence[Record]], weights: Sequence[float],
                    settings: ScoreSettings, *, iterations: int, lr: float, device: torch.device, seed: int,
-                   checkpoint_path: str | Path | None = None, tag: str = "train") -> TrainResult:
+                   checkpoint_path: str | Path | None = None, tag: str = "train", fingerprint: str = ""
+                   ) -> TrainResult:
     """Train ``model`` in place for ``iterations`` batches drawn from ``sources`` with probabilities ``weights``.
 
     Args:
@@ -72,7 +73,8 @@ def train_detector(model: nn.Module, sources: Sequence[Sequence[Record]], weight
         settings: batch size, optimiser, schedule, augmentation, checkpointing, logging.
         checkpoint_path: where to save ``{"model", "optimizer", "iteration", "tag"}`` every
             ``settings.checkpoint_every`` iterations and at the end; with ``settings.resume`` an existing
-            checkpoint of the same ``tag`` and length is continued from.
+            checkpoint of the same ``tag``, length, seed and ``fingerprint`` (a string identifying the training
+            data and settings) is continued from.
     """
     torch.manual_seed(seed)
     model.to(device).train()
@@ -85,7 +87,8 @@ def train_detector(model: nn.Module, sources: Sequence[Sequence[Record]], weight
     ckpt = Path(checkpoint_path) if checkpoint_path else None
     if ckpt is not None and settings.resume and ckpt.is_file():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        if state.get("tag") == tag and state.get("total") == iterations and state.get("seed") == seed:
+        if (state.get("tag"), state.get("total"), state.get("seed"), state.get("fingerprint", "")) == \
+                (tag, iterations, seed, fingerprint):
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             start = int(state["iteration"])
@@ -103,7 +106,7 @@ def train_detector(model: nn.Module, sources: Sequence[Sequence[Record]], weight
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         tmp = ckpt.with_suffix(".tmp")
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "iteration": it, "tag": tag,
-                    "total": iterations, "seed": seed}, tmp)
+                    "total": iterations, "seed": seed, "fingerprint": fingerprint}, tmp)
         os.replace(tmp, ckpt)
 
     bs = settings.batch_size

@@ -93,3 +93,16 @@ def test_short_training_lowers_loss_and_checkpoints(toy_coco, tmp_path):
     res2 = train_detector(model, [recs], [1.0], s, iterations=20, lr=s.lr, device=torch.device("cpu"), seed=0,
                           checkpoint_path=ck, tag="synthetic")
     assert res2.start_iteration == 20 and res2.losses == []
+
+
+def test_checkpoint_of_other_run_is_not_resumed(toy_coco, tmp_path):
+    ds = load_coco(toy_coco("train", n_images=4, size=(96, 64)), "synthetic")
+    recs = training_targets(ds, {1: 1, 2: 2})
+    s = ScoreSettings(iterations=2, image_size=64, max_size=96, warmup_iters=0, checkpoint_every=1)
+    model = build_detector(DetectorSpec(num_classes=2, min_size=64, max_size=96))
+    ck = tmp_path / "ck.pt"
+    kw = dict(iterations=2, lr=0.01, device=torch.device("cpu"), seed=0, checkpoint_path=ck, tag="synthetic")
+    train_detector(model, [recs], [1.0], s, fingerprint="run-a", **kw)
+    assert train_detector(model, [recs], [1.0], s, fingerprint="run-a", **kw).start_iteration == 2
+    other = train_detector(model, [recs], [1.0], s, fingerprint="run-b", **kw)
+    assert other.start_iteration == 0 and len(other.losses) == 2
