@@ -284,6 +284,10 @@ class MaterialConfig:
     texture_probability: Dist = const(0.3)
     textures: list[str] = field(default_factory=lambda: ["noise", "stripes", "checker", "gradient"])
     texture_bank: int = 3  # textured variants per untextured object kind, made (and uploaded) once at start
+    # textured objects: chance an instance wears a hue-rotated copy of its texture (hue_bank copies per kind,
+    # rotations spread around the colour wheel, made and uploaded once; 0 = none)
+    hue_probability: Dist = const(0.5)
+    hue_bank: int = 0
 
 
 @dataclass
@@ -437,7 +441,7 @@ _RULES: dict[str, dict[str, dict]] = {
         "upright_probability": _P01, "scale_jitter": dict(lo=1e-6), "area_scale": dict(lo=0.0)},
     "material": {
         "hue_shift_deg": {}, "tint_saturation": _P01, "brightness": dict(lo=0.0), "metallic": _P01,
-        "roughness": _P01, "texture_probability": _P01},
+        "roughness": _P01, "texture_probability": _P01, "hue_probability": _P01},
     "background": {
         "surface_probability": _P01, "wall_probability": _P01, "wall_distance_scale": dict(lo=0.5),
         "bg_saturation": _P01, "bg_value": _P01, "image_probability": _P01},
@@ -489,7 +493,8 @@ def validate_randomization(cfg: RandomizationConfig, prefix: str = "randomizatio
     _check_names(f"{prefix}.background.surface_textures", b.surface_textures, TEXTURE_KINDS)
     _check_names(f"{prefix}.background.wall_textures", b.wall_textures, TEXTURE_KINDS)
     _check_names(f"{prefix}.distractors.shapes", d.shapes, SHAPES)
-    for name, n in ((f"{prefix}.material.texture_bank", m.texture_bank), (f"{prefix}.background.surface_bank",
+    for name, n in ((f"{prefix}.material.texture_bank", m.texture_bank), (f"{prefix}.material.hue_bank", m.hue_bank),
+                    (f"{prefix}.background.surface_bank",
                     b.surface_bank), (f"{prefix}.background.wall_bank", b.wall_bank),
                     (f"{prefix}.distractors.primitive_bank", d.primitive_bank),
                     (f"{prefix}.distractors.max_meshes", d.max_meshes)):

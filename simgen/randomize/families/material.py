@@ -1,6 +1,7 @@
 """Material: per-instance colour (hue rotation on untextured objects, a tint on textured ones), brightness,
-metallic and roughness, and procedural textures on untextured objects (a bank of textured variants of each
-untextured mesh, made and uploaded once; an instance switches to a variant by its asset key)."""
+metallic and roughness; procedural textures on untextured objects and hue-rotated textures on textured ones
+(banks of variants of each mesh, made and uploaded once; an instance switches to a variant by its asset key, the
+geometry and physics hull stay the same)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,40 @@ def variant_key(key: str, j: int) -> str:
     return f"{key}#tex{j}"
 
 
+def hue_key(key: str, j: int) -> str:
+    return f"{key}#hue{j}"
+
+
+def hue_rotated(texture: np.ndarray, turns: float) -> np.ndarray:
+    """(H, W, 3) uint8 RGB texture with every hue rotated by ``turns`` (saturation and value kept)."""
+    import cv2
+
+    hsv = cv2.cvtColor(texture, cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = ((hsv[..., 0].astype(np.int32) + int(round(turns * 180))) % 180).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
 def build_variants(cfg: MaterialConfig, catalog, keys: list[str]) -> dict[str, list[str]]:
-    """Textured variants of every untextured mesh in ``keys``: {key: [variant keys]} (added to ``catalog``)."""
+    """Variants of the meshes in ``keys`` (added to ``catalog``): procedurally textured copies of untextured
+    meshes, hue-rotated copies of textured ones. Returns {key: [variant keys]}."""
     out: dict[str, list[str]] = {}
-    if cfg.texture_probability.bounds()[1] <= 0 or cfg.texture_bank <= 0:
-        return out
+    textures_on = cfg.texture_probability.bounds()[1] > 0 and cfg.texture_bank > 0
+    hues_on = cfg.hue_probability.bounds()[1] > 0 and cfg.hue_bank > 0
     for key in keys:
         m = catalog[key]
         if m.texture is not None:
+            if hues_on:
+                rng = bank_rng("material-hue", key)
+                vs = []
+                for j in range(cfg.hue_bank):
+                    turns = (j + 1) / (cfg.hue_bank + 1) + rng.uniform(-0.05, 0.05)
+                    vk = hue_key(key, j)
+                    catalog.meshes[vk] = replace(m, key=vk, texture=hue_rotated(m.texture, turns),
+                                                 source=f"{m.source} hue {turns:+.2f}")
+                    vs.append(vk)
+                out[key] = vs
+            continue
+        if not textures_on:
             continue
         rng = bank_rng("material", key)
         vs = []
@@ -55,7 +82,9 @@ def apply(scene: Scene, cfg: MaterialConfig, catalog, variants: dict[str, list[s
         k_tex = int(rng.integers(1 << 30))
         key = o.asset_key
         vs = variants.get(key)
-        if vs and u_tex < tex_p:
+        hue_p = float(cfg.hue_probability.sample(rng))
+        p = hue_p if catalog[key].texture is not None else tex_p
+        if vs and u_tex < p:
             key = vs[k_tex % len(vs)]
         m = catalog[key]
         if m.texture is None:  # rotate the base colour's hue; factor = target / base (the renderer multiplies)

@@ -1,0 +1,232 @@
+"""``simgen gallery output_dir=<dir>``: one contact sheet PNG per randomization family.
+
+Each sheet has three rows -- the family ``off``, ``moderate`` and ``strong`` (its presets in
+``conf/randomization/<family>/``), every other family off -- and ``n_samples`` columns: the same sample indices in
+every row, so the rows differ only by what that family does. Defects are drawn on ``defects_scene`` with their
+masks outlined and named.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from simgen.cli.common import report_errors
+from simgen.config import AssetsConfig
+from simgen.paths import conf_dir
+
+log = logging.getLogger("simgen")
+
+CONFIG_NAME = "gallery"
+PRESETS = ("off", "moderate", "strong")
+
+
+@dataclass
+class GalleryAppConfig:
+    output_dir: str = "out/gallery"
+    scene: str = "default"
+    defects_scene: str = "metal_parts"
+    families: list[str] = field(default_factory=lambda: ["lighting", "camera", "pose", "material", "background",
+                                                         "distractors", "weather", "defects", "sensor"])
+    n_samples: int = 4
+    seed: int = 0
+    width: int = 320
+    height: int = 240
+    assets: AssetsConfig = field(default_factory=AssetsConfig)
+    # folder of photos for the background family's backdrops; null = a few generated ones (sky-like gradients)
+    background_image_dir: Optional[str] = None
+
+
+def register_configs() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="gallery_schema", node=GalleryAppConfig)
+
+
+def load_preset(family: str, preset: str):
+    """The family's dataclass filled from ``conf/randomization/<family>/<preset>.yaml``."""
+    from simgen.errors import ConfigError
+    from simgen.randomize.schema import RandomizationConfig
+
+    path = conf_dir() / "randomization" / family / f"{preset}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"no preset {preset!r} for randomization family {family!r} ({path})")
+    schema = OmegaConf.structured(type(getattr(RandomizationConfig(), family)))
+    return OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.load(path)))
+
+
+def make_backdrops(folder: Path, n: int = 6, size: tuple[int, int] = (480, 360)) -> Path:
+    """A few cluttered, photo-like backdrops (a gradient wall with shelves of shaded boxes and blobs) for the
+    background family's sheet when no photo folder is given."""
+    import cv2
+
+    from simgen.randomize.imaging import hsv_rgb, value_noise
+
+    rng = np.random.default_rng(7)
+    folder.mkdir(parents=True, exist_ok=True)
+    w, h = size
+    yy = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    for k in range(n):
+        top = hsv_rgb(rng.random(), rng.uniform(0.1, 0.5), rng.uniform(0.5, 1.0))
+        bottom = hsv_rgb(rng.random(), rng.uniform(0.1, 0.5), rng.uniform(0.2, 0.7))
+        img = np.ascontiguousarray(np.broadcast_to((top * (1 - yy) + bottom * yy) * 255.0, (h, w, 3)), np.float32)
+        for _ in range(int(rng.integers(25, 45))):
+            col = hsv_rgb(rng.random(), rng.uniform(0.2, 0.9), rng.uniform(0.2, 1.0)) * 255.0
+            x0, y0 = int(rng.integers(-40, w)), int(rng.integers(-40, h))
+            bw, bh = int(rng.integers(15, 140)), int(rng.integers(15, 140))
+            if rng.random() < 0.7:
+                cv2.rectangle(img, (x0, y0), (x0 + bw, y0 + bh), col.tolist(), -1)
+            else:
+                cv2.ellipse(img, (x0, y0), (bw // 2, bh // 2), float(rng.uniform(0, 180)), 0, 360, col.tolist(), -1)
+        img = img * (0.7 + 0.6 * value_noise(rng, (h, w), 6, 3)[..., None])
+        img = cv2.GaussianBlur(np.clip(img, 0, 255).astype(np.uint8), (0, 0), 1.2)
+        cv2.imwrite(str(folder / f"backdrop_{k}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    return folder
+
+
+def _render_row(cfg, family: str, preset: str, scene: str, image_dir: Optional[str]) -> list[tuple]:
+    from simgen.config import RenderAppConfig
+    from simgen.pipeline import Generator
+    from simgen.randomize.schema import RandomizationConfig
+
+    rc = RenderAppConfig()
+    rc.scene = scene
+    rc.seed = cfg.seed
+    rc.render.width, rc.render.height = cfg.width, cfg.height
+    rc.assets.root = cfg.assets.root
+    rand = RandomizationConfig()
+    if preset != "off":
+        fam = load_preset(family, preset)
+        if family == "background" and image_dir:
+            fam.image_dir = image_dir
+        setattr(rand, family, fam)
+    rc.randomization = rand
+    out = []
+    with Generator(rc) as g:
+        for i in range(cfg.n_samples):
+            s = g.generate(i)
+            out.append((s.rgb, s.extra_instances, dict(s.scene.params)))
+    return out
+
+
+def _caption(family: str, params: dict) -> str:
+    if family == "weather":
+        return str(params.get("weather", ""))
+    if family == "defects":
+        return f"{params.get('defects', 0)} defects"
+    if family == "distractors":
+        return f"{params.get('distractors', 0)} distractors"
+    if family == "lighting" and "lighting" in params:
+        kinds = params["lighting"]["kinds"]
+        return ", ".join(f"{kinds.count(k)} {k}" for k in ("directional", "point", "spot") if k in kinds)
+    return ""
+
+
+def _draw_defects(rgb: np.ndarray, extras) -> np.ndarray:
+    import cv2
+
+    from simgen.writers.preview import palette
+
+    img = rgb.copy()
+    names = ["scratch", "dent", "crack", "rust", "stain"]
+    h, w = img.shape[:2]
+    for inst, cat in extras:
+        col = palette(names.index(cat) + 3 if cat in names else 0)
+        m = inst.full_mask(h, w).astype(np.uint8)
+        m = cv2.dilate(m, np.ones((3, 3), np.uint8))
+        contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(img, contours, -1, col, 1, cv2.LINE_AA)
+        x, y = int(inst.bbox_xywh[0]), int(inst.bbox_xywh[1])
+        cv2.putText(img, cat, (x, max(y - 2, 8)), cv2.FONT_HERSHEY_SIMPLEX, 0.32, col, 1, cv2.LINE_AA)
+    return img
+
+
+def contact_sheet(family: str, rows: dict[str, list[tuple]], title: str) -> np.ndarray:
+    """(H, W, 3) uint8 sheet: a title bar, then one labelled row per preset."""
+    import cv2
+
+    tiles0 = next(iter(rows.values()))
+    th, tw = tiles0[0][0].shape[:2]
+    pad, label_w, title_h = 4, 92, 34
+    n = max(len(r) for r in rows.values())
+    W = label_w + n * (tw + pad) + pad
+    H = title_h + len(rows) * (th + pad) + pad
+    sheet = np.full((H, W, 3), 24, np.uint8)
+    cv2.putText(sheet, title, (8, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (235, 235, 235), 1, cv2.LINE_AA)
+    for r, (preset, tiles) in enumerate(rows.items()):
+        y = title_h + r * (th + pad)
+        cv2.putText(sheet, preset, (8, y + th // 2 + 6), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (235, 235, 235), 1,
+                    cv2.LINE_AA)
+        for c, (rgb, extras, params) in enumerate(tiles):
+            img = _draw_defects(rgb, extras) if family == "defects" else rgb.copy()
+            cap = _caption(family, params) if preset != "off" else ""
+            if cap:
+                (tw_, th_), _ = cv2.getTextSize(cap, cv2.FONT_HERSHEY_SIMPLEX, 0.42, 1)
+                cv2.rectangle(img, (0, 0), (tw_ + 8, th_ + 8), (0, 0, 0), -1)
+                cv2.putText(img, cap, (4, th_ + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+            x = label_w + c * (tw + pad)
+            sheet[y:y + th, x:x + tw] = img
+    return sheet
+
+
+def build_gallery(cfg: GalleryAppConfig) -> list[Path]:
+    from simgen.errors import ConfigError
+    from simgen.randomize.schema import FAMILIES
+    from simgen.writers import atomic
+
+    unknown = [f for f in cfg.families if f not in FAMILIES]
+    if unknown:
+        raise ConfigError(f"unknown randomization famil{'y' if len(unknown) == 1 else 'ies'} {unknown}; choose from "
+                          f"{', '.join(FAMILIES)}")
+    if cfg.n_samples < 1 or cfg.width < 16 or cfg.height < 16:
+        raise ConfigError("n_samples must be >= 1 and width, height >= 16")
+    out = Path(cfg.output_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    off_rows: dict[str, list] = {}
+    with tempfile.TemporaryDirectory(prefix="simgen_backdrops_") as tmp:
+        image_dir = cfg.background_image_dir or str(make_backdrops(Path(tmp)))
+        for family in cfg.families:
+            scene = cfg.defects_scene if family == "defects" else cfg.scene
+            rows = {}
+            for preset in PRESETS:
+                log.info("gallery: %s %s (scene %s)", family, preset, scene)
+                if preset == "off":
+                    if scene not in off_rows:
+                        off_rows[scene] = _render_row(cfg, family, preset, scene, None)
+                    rows[preset] = off_rows[scene]
+                else:
+                    rows[preset] = _render_row(cfg, family, preset, scene, image_dir)
+            from simgen.randomize import schema
+
+            doc = (getattr(schema, f"{family.capitalize()}Config").__doc__ or "").strip().splitlines()[0]
+            sheet = contact_sheet(family, rows, f"{family}: {doc}"[:150])
+            path = out / f"{family}.png"
+            atomic.write_png(path, sheet, 6)
+            written.append(path)
+            log.info("gallery: wrote %s", path)
+    return written
+
+
+register_configs()
+
+
+@report_errors
+def _run(cfg: DictConfig) -> None:
+    build_gallery(OmegaConf.to_object(cfg))  # type: ignore[arg-type]
+
+
+@hydra.main(config_path=str(conf_dir()), config_name=CONFIG_NAME, version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    _run(cfg)
+
+
+if __name__ == "__main__":
+    main()
