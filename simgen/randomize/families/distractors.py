@@ -80,6 +80,8 @@ def build_bank(cfg: DistractorsConfig, spec: SceneSpec, catalog, assets_root: Pa
         except AssetError as exc:
             log.warning("distractor mesh skipped: %s", exc)
             continue
+        if not _has_image_texture(tex):  # trimesh gives UV meshes without an image a uniform placeholder
+            tex, uv = None, None
         if tex is not None and cfg.skip_textured:
             continue
         tm.apply_translation(-tm.bounds.mean(0))
@@ -93,6 +95,13 @@ def build_bank(cfg: DistractorsConfig, spec: SceneSpec, catalog, assets_root: Pa
     if cfg.meshes:
         log.info("distractors: %d primitives, %d meshes", len(prim_keys), len(mesh_keys))
     return prim_keys, mesh_keys
+
+
+def _has_image_texture(tex) -> bool:
+    if tex is None:
+        return False
+    flat = np.asarray(tex).reshape(-1, 3)
+    return bool((flat != flat[0]).any())
 
 
 def _mesh_files(cfg: DistractorsConfig, spec: SceneSpec, assets_root: Path) -> list[Path]:

@@ -1,0 +1,182 @@
+"""Image-space families without GL: depth-aware weather, defects on a hand-built frame, sensor, geometry helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simgen.randomize.geometry import look_at_cv
+from simgen.randomize.schema import DefectsConfig, Dist, SensorConfig, WeatherConfig
+from simgen.scene.model import Camera, Light, ObjectInstance, Scene
+
+W, H = 160, 120
+
+
+def _camera(eye=(0.0, -0.6, 0.6)) -> Camera:
+    return Camera(fx=150.0, fy=150.0, cx=80.0, cy=60.0, width=W, height=H, znear=0.05, zfar=20.0,
+                  T_world_cam=look_at_cv(np.array(eye), np.zeros(3)))
+
+
+def _ground_depth(cam: Camera) -> np.ndarray:
+    """Depth (H, W) of the plane z = 0 seen by ``cam`` (0 above the horizon)."""
+    from simgen.randomize.imaging import pixel_rays
+
+    R, t = cam.T_world_cam[:3, :3], cam.T_world_cam[:3, 3]
+    d = pixel_rays(cam) @ R.T
+    s = np.where(d[..., 2] < -1e-6, -t[2] / np.minimum(d[..., 2], -1e-6), 0.0)
+    return s.astype(np.float32)
+
+
+def _scene(cam, lights=None) -> Scene:
+    if lights is None:
+        T = look_at_cv(np.array([0.5, 0.3, 1.0]), np.zeros(3)) @ np.diag([1.0, -1.0, -1.0, 1.0])
+        lights = [Light("directional", np.ones(3), 3.0, T)]
+    return Scene(objects=[], camera=cam, lights=lights, ambient=np.full(3, 0.3), bg_color=np.zeros(3))
+
+
+def test_normals_from_depth_of_a_plane_point_up_and_windows_match():
+    from simgen.randomize.imaging import normals_from_depth
+
+    cam = _camera()
+    depth = _ground_depth(cam)
+    n = normals_from_depth(depth, cam)
+    nw = n @ cam.T_world_cam[:3, :3].T
+    valid = depth > 0
+    assert valid.mean() > 0.5
+    assert np.allclose(nw[valid][:, 2], 1.0, atol=1e-3)
+    assert (np.linalg.norm(n[~valid], axis=1) == 0).all()
+    win = normals_from_depth(depth[50:90, 40:100], cam, 40, 50)
+    assert np.allclose(win[1:-1, 1:-1], n[51:89, 41:99], atol=1e-5)
+
+
+def test_kelvin_colours():
+    from simgen.randomize.imaging import kelvin_to_rgb
+
+    warm, white, cold = kelvin_to_rgb(2000), kelvin_to_rgb(6600), kelvin_to_rgb(12000)
+    assert warm[0] == 1.0 and warm[2] < 0.3
+    assert cold[2] == 1.0 and cold[0] < 0.9
+    assert np.allclose(white, 1.0, atol=0.05)
+
+
+def test_fog_brings_far_pixels_closer_to_the_fog_colour_than_near_ones():
+    from simgen.randomize.families import weather
+
+    cam = _camera()
+    depth = _ground_depth(cam)
+    rgb = np.full((H, W, 3), 40, np.uint8)
+    cfg = WeatherConfig(enabled=True, kind=Dist("const", value="fog"), fog_visibility=Dist("const", value=4.0),
+                        fog_brightness=Dist("const", value=0.8))
+    out = weather.apply(rgb, depth, _scene(cam), cfg, [0, 0, 0], np.random.default_rng(0)).astype(float)
+    fog = np.array([0.97, 0.98, 1.0]) * 0.8 * 255
+    dist = np.abs(out - fog).sum(2)
+    rows = [r for r in range(H) if (depth[r] > 0).all()]
+    near, far = rows[-1], rows[0]  # the ground recedes towards the top of the image
+    assert depth[near].mean() < depth[far].mean()
+    assert dist[far].mean() < dist[near].mean() - 10
+    assert np.allclose(out[depth == 0], fog, atol=1.0)  # nothing rendered = infinitely far = all fog
+    col = dist[:, W // 2][depth[:, W // 2] > 0]
+    assert (np.diff(col) >= -1.0).all()  # monotonic: nearer rows (further down) keep more of the scene
+
+
+def test_particles_are_hidden_behind_nearer_geometry():
+    from simgen.randomize.families.weather import _depth_layers
+
+    depth = np.full((H, W), 10.0, np.float32)
+    depth[:, : W // 2] = 0.2  # a near wall on the left half
+    z = np.linspace(0.5, 3.0, 50)
+
+    def draw(layer, idx):
+        layer[:] = 1.0  # every particle everywhere
+
+    a = _depth_layers(None, depth, z, draw)
+    assert (a[:, : W // 2] == 0).all() and (a[:, W // 2:] == 1).all()
+    depth[:] = 0  # nothing rendered: particles everywhere
+    assert (_depth_layers(None, depth, z, draw) == 1).all()
+
+
+@pytest.mark.parametrize("kind", ["rain", "snow", "haze", "low_light"])
+def test_weather_kinds_change_the_image_deterministically(kind):
+    from simgen.randomize.families import weather
+
+    cam = _camera()
+    depth = _ground_depth(cam)
+    rgb = np.random.default_rng(1).integers(60, 200, (H, W, 3)).astype(np.uint8)
+    cfg = WeatherConfig(enabled=True, kind=Dist("const", value=kind))
+    a = weather.apply(rgb, depth, _scene(cam), cfg, [0, 0, 0], np.random.default_rng(5))
+    b = weather.apply(rgb, depth, _scene(cam), cfg, [0, 0, 0], np.random.default_rng(5))
+    assert a.dtype == np.uint8 and a.shape == rgb.shape and np.array_equal(a, b)
+    assert np.abs(a.astype(int) - rgb).mean() > 2
+    if kind == "snow":  # up-facing ground whitened
+        assert a[depth > 0].mean() > rgb[depth > 0].mean() + 5
+    if kind == "low_light":
+        assert a.mean() < rgb.mean() * 0.8
+
+
+def test_sensor_identity_settings_and_strong_noise():
+    from simgen.randomize.families import sensor
+
+    rgb = np.random.default_rng(2).integers(0, 256, (H, W, 3)).astype(np.uint8)
+    zero = Dist("const", value=0.0)
+    ident = SensorConfig(enabled=True, exposure_ev=zero, defocus_probability=zero, motion_blur_probability=zero,
+                         shot_noise_probability=zero, read_noise=zero, gamma=Dist("const", value=1.0),
+                         jpeg_probability=zero)
+    out = sensor.apply(rgb, ident, np.random.default_rng(0))
+    assert np.abs(out.astype(int) - rgb).max() <= 1
+    one = Dist("const", value=1.0)
+    noisy = SensorConfig(enabled=True, defocus_probability=one, motion_blur_probability=one,
+                         shot_noise_probability=one, jpeg_probability=one, read_noise=Dist("const", value=3.0))
+    a = sensor.apply(rgb, noisy, np.random.default_rng(3))
+    assert np.array_equal(a, sensor.apply(rgb, noisy, np.random.default_rng(3)))
+    assert not np.array_equal(a, sensor.apply(rgb, noisy, np.random.default_rng(4)))
+    assert np.abs(np.diff(a.astype(float), axis=1)).mean() < np.abs(np.diff(rgb.astype(float), axis=1)).mean()
+
+
+def _defect_frame():
+    """A 6 cm box lying on the ground, seen from above at an angle: depth, ids (object id 1), scene, catalog."""
+    import trimesh
+
+    from simgen.labels.extract import extract
+    from simgen.scene.catalog import AssetCatalog, mesh_from_trimesh
+
+    cam = _camera((0.0, -0.25, 0.35))
+    depth = _ground_depth(cam)
+    ids = np.zeros((H, W), np.int32)
+    ids[35:85, 50:115] = 1  # the object's visible pixels (flat top face in the ground plane)
+    ids[60:70, 105:115] = 0  # a notch: something in front
+    m = mesh_from_trimesh("box", trimesh.creation.box(extents=[0.06, 0.06, 0.01]), texture=None, uv=None,
+                          base_color=[0.6, 0.6, 0.6], metallic=0.8, roughness=0.3, source="box")
+    cat = AssetCatalog({"box": m}, ["box"])
+    scene = _scene(cam)
+    scene.objects = [ObjectInstance(1, "box", "part", 1.0, np.eye(4))]
+    inst = extract(ids, {1: "part"}, {}, {})
+    return depth, ids, scene, cat, inst
+
+
+@pytest.mark.parametrize("kind", ["scratch", "dent", "crack", "rust", "stain"])
+def test_defect_masks_lie_inside_their_object_and_cover_every_changed_pixel(kind):
+    from simgen.randomize.families import defects
+
+    depth, ids, scene, cat, inst = _defect_frame()
+    rgb = np.full((H, W, 3), 120, np.uint8)
+    rgb[ids == 1] = 150
+    cfg = DefectsConfig(enabled=True, probability=Dist("const", value=1.0), kind=Dist("const", value=kind),
+                        per_object=Dist("const", value=3), size=Dist("uniform", low=0.4, high=0.6),
+                        strength=Dist("const", value=1.0))
+    n_found = 0
+    for seed in range(4):
+        out, extra = defects.apply(rgb, depth, ids, scene, inst, cfg, cat, np.random.default_rng(seed))
+        union = np.zeros((H, W), bool)
+        for d, cat_name in extra:
+            assert cat_name == kind and d.category == kind
+            m = d.full_mask(H, W)
+            assert m.sum() == d.area >= cfg.min_area
+            assert not (m & (ids != 1)).any()  # inside the object's visible mask
+            assert defects.parent_instance_id(d.instance_id) == 1
+            ys, xs = np.nonzero(m)
+            assert d.bbox_xywh == (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+            assert 0 < d.visibility <= 1
+            union |= m
+        changed = (out != rgb).any(2)
+        assert not (changed & ~union).any()  # nothing drawn that is not labelled
+        n_found += len(extra)
+    assert n_found >= 4
