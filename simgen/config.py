@@ -57,6 +57,28 @@ class ExportConfig:
 
 
 @dataclass
+class ExecutorConfig:
+    """Where shards run (``executor=local|ray``; conf/executor/<name>.yaml). Never changes the dataset's bytes."""
+
+    # local: this process (workers=1) or a pool of `workers` spawned processes; ray: `workers` Ray actors.
+    name: str = "local"
+    # ray: cluster to join; null = start a private local Ray instance; "auto" = the cluster this machine is in;
+    # "ray://<head>:10001" = Ray Client.
+    address: Optional[str] = None
+    # ray, private local instance only: CPUs it may use (null = all).
+    num_cpus: Optional[int] = None
+    # ray: resources each worker actor reserves (one actor = one GL context + one pybullet client).
+    cpus_per_worker: float = 1.0
+    gpus_per_worker: float = 0.0
+    # ray: who writes the files. driver: actors send encoded PNGs + labels back and this process writes them
+    # (no shared filesystem needed); worker: actors write into output_dir directly (must be the same path on
+    # every node, e.g. NFS).
+    write_on: str = "driver"
+    # ray: restart a dead actor / retry its shard this many times (shards are idempotent).
+    max_retries: int = 2
+
+
+@dataclass
 class RenderAppConfig:
     """``simgen render``: scene description + seed -> labelled COCO dataset."""
 
@@ -73,6 +95,7 @@ class RenderAppConfig:
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
 
 
 _registered = False

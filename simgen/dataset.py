@@ -71,10 +71,26 @@ def validate_job(cfg: RenderAppConfig) -> None:
         raise ConfigError(f"unknown render.platform {cfg.render.platform!r}; use one of {', '.join(PLATFORMS)}")
     if cfg.render.max_texture_size < 16:
         raise ConfigError(f"render.max_texture_size must be >= 16, got {cfg.render.max_texture_size}; e.g. render.max_texture_size=1024")
+    if cfg.export.format not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown export.format {cfg.export.format!r}; use one of {', '.join(EXPORT_FORMATS)} "
+                          f"(COCO is always written; yolo adds a yolo/ folder in the ultralytics layout)")
+    from simgen.launch import EXECUTORS
+
+    if cfg.executor.name not in EXECUTORS:
+        raise ConfigError(f"unknown executor {cfg.executor.name!r}; use executor=local or executor=ray")
+    if cfg.executor.name == "ray":
+        from simgen.launch.ray_executor import import_ray
+
+        import_ray()
+        if cfg.executor.write_on not in ("driver", "worker"):
+            raise ConfigError(f"executor.write_on must be driver or worker, got {cfg.executor.write_on!r}")
 
 
 # keys that do not change the dataset's bytes
-_RUNTIME_KEYS = ("output_dir", "workers", "overwrite")
+_RUNTIME_KEYS = ("output_dir", "workers", "overwrite", "executor")
+EXPORT_FORMATS = ("coco", "yolo")
+# written by the run besides writers.coco.OUTPUT_NAMES (removed by overwrite=true)
+_EXTRA_OUTPUT_NAMES = ("yolo",)
 
 
 def output_config(cfg: RenderAppConfig) -> dict:
@@ -106,51 +122,145 @@ def package_versions() -> dict[str, str]:
 
 # ---------------------------------------------------------------------- output folder
 
-def prepare_output(out: Path, fp: str, overwrite: bool) -> None:
+def prepare_output(out: Path, fp: str, overwrite: bool) -> Optional[int]:
     """Create/claim ``out``. Finished dataset -> error unless overwrite; unfinished run with the same fingerprint
-    -> resume; with another fingerprint -> error unless overwrite."""
+    -> resume; with another fingerprint -> error unless overwrite.
+
+    Returns the file descriptor of the run's lock (``.simgen/lock``, an exclusive ``flock`` that the kernel
+    drops when the process dies, even by ``kill -9``); close it when the run ends. None where locking is
+    unsupported. A second run on the same folder while one is alive fails instead of racing it."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"output_dir {out} is a file; choose a folder path for output_dir")
     state = out / STATE_DIR / "run.json"
-    if out.is_dir():
-        finished = (out / "manifest.json").is_file()
-        if finished and not overwrite:
-            raise OutputError(f"output_dir {out} already holds a finished dataset; pass overwrite=true to replace it "
-                              f"or choose another output_dir")
-        if not finished and state.is_file() and not overwrite:
-            try:
-                prev = json.loads(state.read_text()).get("fingerprint")
-            except (OSError, ValueError):
-                prev = None
-            if prev != fp:
-                raise OutputError(f"output_dir {out} holds an unfinished run with a different config; pass "
-                                  f"overwrite=true to discard it, or rerun with the same config to resume")
-        if overwrite:
-            for name in OUTPUT_NAMES:
-                p = out / name
-                if p.is_dir():
-                    shutil.rmtree(p)
-                elif p.exists():
-                    p.unlink()
-    _remove_stale_temp_files(out)
+    lock_fd = _lock_output(out) if out.is_dir() else None
     try:
-        (out / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
-        (out / "images").mkdir(exist_ok=True)
-        probe = out / STATE_DIR / f".probe{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"output_dir {out} is not writable ({exc.strerror}); choose a writable output_dir"
-                          ) from None
-    if not state.is_file():
-        atomic.write_json(state, {"fingerprint": fp})
+        if out.is_dir():
+            finished = (out / "manifest.json").is_file()
+            if finished and not overwrite:
+                raise OutputError(f"output_dir {out} already holds a finished dataset; pass overwrite=true to "
+                                  f"replace it or choose another output_dir")
+            if not finished and state.is_file() and not overwrite:
+                try:
+                    prev = json.loads(state.read_text()).get("fingerprint")
+                except (OSError, ValueError):
+                    prev = None
+                if prev != fp:
+                    raise OutputError(f"output_dir {out} holds an unfinished run with a different config; pass "
+                                      f"overwrite=true to discard it, or rerun with the same config to resume")
+            if overwrite:
+                # manifest first (dataset no longer finished), then the run state with the shard markers, then
+                # the data: a kill -9 in between never leaves a shard marker whose images are gone
+                names = ["manifest.json", STATE_DIR] + [n for n in OUTPUT_NAMES + _EXTRA_OUTPUT_NAMES
+                                                        if n not in ("manifest.json", STATE_DIR)]
+                for name in names:
+                    p = out / name
+                    if name == STATE_DIR and p.is_dir():  # keep the lock we hold
+                        for q in p.iterdir():
+                            if q.name == _LOCK_NAME:
+                                continue
+                            shutil.rmtree(q) if q.is_dir() and not q.is_symlink() else q.unlink()
+                    elif p.is_dir():
+                        shutil.rmtree(p)
+                    elif p.exists():
+                        p.unlink()
+        _remove_stale_temp_files(out)
+        try:
+            (out / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
+            (out / "images").mkdir(exist_ok=True)
+            probe = out / STATE_DIR / f".probe{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise OutputError(f"output_dir {out} is not writable ({exc.strerror}); choose a writable output_dir"
+                              ) from None
+        if lock_fd is None:
+            lock_fd = _lock_output(out)
+        if not state.is_file():
+            atomic.write_json(state, {"fingerprint": fp})
+    except BaseException:
+        _unlock(lock_fd)
+        raise
+    return lock_fd
+
+
+_LOCK_NAME = "lock"
+
+
+def _lock_output(out: Path) -> Optional[int]:
+    """Take ``out/.simgen/lock`` (exclusive, non-blocking flock); OutputError if a live run holds it."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return None
+    try:
+        (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / STATE_DIR / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None  # not writable: prepare_output reports it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            other = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        except OSError:
+            other = ""
+        os.close(fd)
+        raise OutputError(f"output_dir {out} is being written by another running simgen "
+                          f"({'pid ' + other if other else 'another process'}); wait for it to finish, stop it, "
+                          f"or choose another output_dir") from None
+    except OSError:  # filesystem without flock (some network filesystems): run unlocked
+        os.close(fd)
+        log.debug("no flock on %s; running without a lock", out)
+        return None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    except OSError:
+        pass
+    return fd
+
+
+def _unlock(fd: Optional[int]) -> None:
+    if fd is not None:
+        try:
+            os.close(fd)  # releases the flock
+        except OSError:
+            pass
+
+
+def finished_shards(out: Path, shards: list[Shard]) -> set[int]:
+    """Ids of the shards whose marker is readable and whose files all exist; a marker that fails the check
+    (e.g. its images were deleted) is removed so the shard is rendered again."""
+    done: set[int] = set()
+    for s in shards:
+        p = shard_path(out, s.id)
+        if not p.is_file():
+            continue
+        try:
+            d = read_shard(p)
+            images = d["images"]
+            ok = [e["sample_index"] for e in images] == list(s.indices) and all(
+                (out / f).is_file() for e in images
+                for f in ["images/" + e["file_name"], e.get("depth_file"), e.get("instances_file")] if f)
+        except (OSError, ValueError, KeyError, TypeError):
+            ok = False
+        if ok:
+            done.add(s.id)
+        else:
+            log.warning("shard %d: marker or files incomplete; rendering it again", s.id)
+            try:
+                p.unlink()
+            except OSError:
+                pass
+    return done
 
 
 def _remove_stale_temp_files(out: Path) -> None:
     """Temp files of writes that a killed run left behind (``.<name>.tmp<pid>``); never a finished file."""
     if not out.is_dir():
         return
-    for d in (out, out / "images", out / "depth", out / "instances", out / STATE_DIR, out / SHARDS_DIR):
+    for d in (out, out / "images", out / "depth", out / "instances", out / STATE_DIR, out / SHARDS_DIR,
+              *[p for p in (out / "yolo").glob("**/") if p.is_dir()]):
         if d.is_dir():
             for p in d.glob(".*.tmp*"):
                 try:
@@ -197,14 +307,16 @@ def run_shard(gen, shard: Shard, out: Path, on_sample: Optional[Callable[[int], 
         anns.extend(a)
         if on_sample is not None:
             on_sample(1)
-    atomic.write_json(shard_path(out, shard.id), {"shard": shard.id, "images": images, "annotations": anns})
+    gl = dict(getattr(getattr(gen, "renderer", None), "gl_info", None) or {})
+    atomic.write_json(shard_path(out, shard.id), {"shard": shard.id, "images": images, "annotations": anns,
+                                                  "gl": gl})
     return {"shard": shard.id, "images": len(images), "annotations": len(anns)}
 
 
 # ---------------------------------------------------------------------- merge
 
 def merge(out: Path, shards: list[Shard], categories: list[str], manifest: dict, preview_n: int = 9,
-          preview: bool = True) -> dict:
+          preview: bool = True, export_format: str = "coco") -> dict:
     images, anns = [], []
     for s in shards:
         d = read_shard(shard_path(out, s.id))
@@ -226,6 +338,10 @@ def merge(out: Path, shards: list[Shard], categories: list[str], manifest: dict,
 
         sheet = contact_sheet(out, coco, n=preview_n)
         atomic.write_png(out / "preview.png", sheet, 3)
+    if export_format == "yolo":
+        from simgen.writers.yolo import write_yolo
+
+        write_yolo(coco, out, out / "yolo", link="hardlink")
     atomic.write_json(out / "manifest.json", manifest, indent=2)  # last: marks the dataset finished
     return counts
 
@@ -250,9 +366,20 @@ def render_dataset(cfg: RenderAppConfig, executor: Optional[str] = None) -> dict
     scene_dict = dataclasses.asdict(spec)
     fp = fingerprint(cfg, scene_dict)
     out = Path(cfg.output_dir).expanduser()
-    prepare_output(out, fp, cfg.overwrite)
+    lock_fd = prepare_output(out, fp, cfg.overwrite)
+    try:
+        return _render_claimed(cfg, spec, categories, scene_dict, fp, out, executor)
+    finally:
+        _unlock(lock_fd)
+
+
+def _render_claimed(cfg: RenderAppConfig, spec, categories: list[str], scene_dict: dict, fp: str, out: Path,
+                    executor: Optional[str]) -> dict:
+    from simgen.pipeline import output_size
+
     shards = plan_shards(cfg.n_images, cfg.shard_size)
-    todo = [s for s in shards if not shard_path(out, s.id).is_file()]
+    done = finished_shards(out, shards)
+    todo = [s for s in shards if s.id not in done]
     if len(todo) < len(shards):
         log.info("resuming: %d of %d shards already finished", len(shards) - len(todo), len(shards))
     w, h = output_size(cfg, spec)
@@ -264,10 +391,16 @@ def render_dataset(cfg: RenderAppConfig, executor: Optional[str] = None) -> dict
     gl_info = run_shards(cfg, spec, todo, out, sum(len(s.indices) for s in todo), executor=executor)
     elapsed = time.perf_counter() - t0
     n_done = sum(len(s.indices) for s in todo)
+    # the GL info of the worker that rendered shard 0 (kept in its marker): the same on a resumed run
+    try:
+        gl_info = read_shard(shard_path(out, shards[0].id)).get("gl") or gl_info
+    except (OSError, ValueError):
+        pass
     manifest = {"simgen_version": __version__, "fingerprint": fp, "seed": cfg.seed, "scene": scene_dict,
                 "config": output_config(cfg), "categories": categories, "width": w, "height": h,
                 "versions": package_versions(), "gl": gl_info or {}}
-    counts = merge(out, shards, categories, manifest, cfg.export.preview_n, cfg.export.preview)
+    counts = merge(out, shards, categories, manifest, cfg.export.preview_n, cfg.export.preview,
+                   cfg.export.format)
     rate = n_done / elapsed if elapsed > 0 else float("nan")
     log.info("wrote %d images, %d annotations to %s (%.2f img/s over %d rendered this run)", counts["images"],
              counts["annotations"], out, rate, n_done)

@@ -1,4 +1,8 @@
-"""Executors: run shards in this process, in a local process pool (``workers=N``), or elsewhere."""
+"""Executors: run shards in this process, in a local process pool (``workers=N``), or on Ray (``executor=ray``).
+
+Every executor calls :func:`simgen.dataset.run_shard` on disjoint shards; the merge is the same, so the dataset's
+bytes do not depend on the executor or the number of workers.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,22 @@ from pathlib import Path
 from typing import Optional
 
 from simgen.config import RenderAppConfig
+from simgen.errors import ConfigError
 from simgen.scene.spec import SceneSpec
+
+EXECUTORS = ("local", "ray")
 
 
 def run_shards(cfg: RenderAppConfig, spec: SceneSpec, shards: list, out: Path, n_samples: int,
                executor: Optional[str] = None) -> dict:
-    """Run ``shards``; returns the GL info of a worker (for the manifest)."""
-    from simgen.launch.local import run_local
+    """Run ``shards`` on ``executor`` (default ``cfg.executor.name``); returns a worker's GL info (manifest)."""
+    name = executor or cfg.executor.name
+    if name == "local":
+        from simgen.launch.local import run_local
 
-    return run_local(cfg, spec, shards, out, n_samples)
+        return run_local(cfg, spec, shards, out, n_samples)
+    if name == "ray":
+        from simgen.launch.ray_executor import run_ray
+
+        return run_ray(cfg, spec, shards, out, n_samples)
+    raise ConfigError(f"unknown executor {name!r}; use one of {', '.join(EXECUTORS)} (executor=local|ray)")

@@ -1,10 +1,20 @@
 """Local executor: shards in this process (workers=1) or in a pool of spawned processes (workers=N), each
-process with its own GL context and pybullet client, built once and reused for all its shards."""
+process with its own GL context and pybullet client, built once and reused for all its shards.
+
+Progress is counted per sample across all workers: each worker pushes ``(shard id, 1)`` through a queue after
+every sample, and the parent settles each shard's count when the shard's result arrives (so the bar is exact
+whatever the message timing). Workers die with the parent (Linux ``PR_SET_PDEATHSIG``; elsewhere they notice
+at the next sample), so a parent killed with ``kill -9`` leaves no orphan writing into the dataset.
+"""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
+import queue as queue_mod
+import signal
+import sys
 from pathlib import Path
 
 from simgen.config import RenderAppConfig
@@ -14,18 +24,36 @@ from simgen.scene.spec import SceneSpec
 log = logging.getLogger(__name__)
 
 _GEN = None  # the worker's Generator
+_QUEUE = None  # the worker's progress queue (to the parent)
+_PARENT = None  # the parent's pid
 
 
-def _init_worker(cfg: RenderAppConfig, spec: SceneSpec, log_level: int) -> None:
-    global _GEN
+def die_with_parent(parent_pid: int) -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux); exit now if it already has."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _init_worker(cfg: RenderAppConfig, spec: SceneSpec, log_level: int, progress_queue=None,
+                 parent_pid: int | None = None) -> None:
+    global _GEN, _QUEUE, _PARENT
     import atexit
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
+    if parent_pid is not None:
+        _PARENT = parent_pid
+        die_with_parent(parent_pid)
+    _QUEUE = progress_queue
     # Mesa llvmpipe starts one raster thread per core in every process; with N workers on C cores give each
     # worker C // N threads so they don't oversubscribe (a user's LP_NUM_THREADS wins)
-    import os
-
     os.environ.setdefault("LP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, cfg.workers))))
     logging.basicConfig(level=log_level, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     from simgen.pipeline import Generator
@@ -38,9 +66,45 @@ def _work(args) -> dict:
     shard, out = args
     from simgen.dataset import run_shard
 
-    res = run_shard(_GEN, shard, Path(out))
+    def on_sample(n: int) -> None:
+        if _PARENT is not None and os.getppid() != _PARENT:  # orphaned (no PDEATHSIG on this OS): stop
+            os._exit(1)
+        if _QUEUE is not None:
+            _QUEUE.put((shard.id, n))
+
+    res = run_shard(_GEN, shard, Path(out), on_sample=on_sample)
     res["gl"] = _GEN.renderer.gl_info
     return res
+
+
+class ShardProgress:
+    """Per-sample progress from per-shard messages that may arrive before or after the shard's result."""
+
+    def __init__(self, prog: Progress) -> None:
+        self.prog = prog
+        self.counted: dict[int, int] = {}
+        self.closed: set[int] = set()
+
+    def sample(self, shard_id: int, n: int) -> None:
+        if shard_id in self.closed:
+            return
+        self.counted[shard_id] = self.counted.get(shard_id, 0) + n
+        self.prog.update(n)
+
+    def shard_done(self, shard_id: int, n_images: int) -> None:
+        missing = n_images - self.counted.pop(shard_id, 0)
+        self.closed.add(shard_id)
+        if missing > 0:
+            self.prog.update(missing)
+
+
+def _drain(q, sp: ShardProgress) -> None:
+    while True:
+        try:
+            shard_id, n = q.get_nowait()
+        except (queue_mod.Empty, EOFError, OSError):
+            return
+        sp.sample(shard_id, n)
 
 
 def run_local(cfg: RenderAppConfig, spec: SceneSpec, shards: list, out: Path, n_samples: int) -> dict:
@@ -59,15 +123,29 @@ def run_local(cfg: RenderAppConfig, spec: SceneSpec, shards: list, out: Path, n_
             return gl
         ctx = mp.get_context("spawn")
         n = min(cfg.workers, len(shards))
-        pool = ctx.Pool(n, initializer=_init_worker, initargs=(cfg, spec, logging.getLogger().level))
+        q = ctx.Queue()
+        sp = ShardProgress(prog)
+        pool = ctx.Pool(n, initializer=_init_worker,
+                        initargs=(cfg, spec, logging.getLogger().level, q, os.getpid()))
         try:
-            for res in pool.imap_unordered(_work, [(s, str(out)) for s in shards]):
+            it = pool.imap_unordered(_work, [(s, str(out)) for s in shards])
+            remaining = len(shards)
+            while remaining:
+                try:
+                    res = it.next(timeout=0.25)
+                except mp.TimeoutError:
+                    _drain(q, sp)
+                    continue
+                remaining -= 1
                 gl = res.pop("gl", gl)
-                prog.update(res["images"])
+                _drain(q, sp)
+                sp.shard_done(res["shard"], res["images"])
             pool.close()
         except BaseException:
             pool.terminate()
             raise
         finally:
             pool.join()
+            q.close()
+            q.cancel_join_thread()
     return gl

@@ -1,0 +1,170 @@
+"""Resume under kill -9: a real `simgen render` killed mid-run finishes on restart without re-rendering finished
+shards, with the same bytes as an uninterrupted run; stale temp files, a merge killed half-way, a marker whose
+images are gone and a concurrent second run are all handled."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.gl
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                stat = (p / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(p.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")  # a zombie is dead (nobody reaped it yet)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_mid_run_then_resume_gives_the_same_bytes(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
+    from simgen.dataset import render_dataset, shard_path
+
+    ref_dir, ref = reference
+    out = tmp_path / "killed"
+    args = [sys.executable, "-m", "simgen.cli.main", "render", *tiny_overrides, f"output_dir={out}", "workers=2"]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    markers = []
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and p.poll() is None:
+            markers = sorted((out / ".simgen" / "shards").glob("shard_*.json")) if out.is_dir() else []
+            if markers:
+                break
+            time.sleep(0.02)
+        kids = _children(p.pid)
+        assert p.poll() is None, f"the run ended before it could be killed: {p.stderr.read()[-2000:]}"
+        os.kill(p.pid, signal.SIGKILL)  # the parent only: its pool workers must not outlive it
+        p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert kids, "expected pool worker processes (workers=2)"
+    t_end = time.time() + 20
+    while time.time() < t_end and any(_alive(k) for k in kids):
+        time.sleep(0.1)
+    assert not any(_alive(k) for k in kids), "pool workers outlived the killed parent"
+    assert not (out / "manifest.json").exists()
+
+    done = sorted(int(m.stem.split("_")[1]) for m in (out / ".simgen" / "shards").glob("shard_*.json"))
+    assert 1 <= len(done) < 4
+    finished_files = {}
+    for k in done:
+        for e in json.loads(shard_path(out, k).read_text())["images"]:
+            st = (out / "images" / e["file_name"]).stat()
+            finished_files[e["file_name"]] = (st.st_ino, st.st_mtime_ns)
+
+    res = render_dataset(compose_cfg(tiny_overrides + [f"output_dir={out}"]))
+    assert res["images"] == 8
+    assert hashes(out) == ref
+    for name, before in finished_files.items():  # finished shards were not rendered again
+        st = (out / "images" / name).stat()
+        assert (st.st_ino, st.st_mtime_ns) == before, name
+    leftovers = [q for q in out.rglob(".*.tmp*")]
+    assert not leftovers
+    coco = json.loads((out / "annotations.json").read_text())
+    assert [e["id"] for e in coco["images"]] == list(range(1, 9))
+    assert [a["id"] for a in coco["annotations"]] == list(range(1, len(coco["annotations"]) + 1))
+
+
+def test_merge_killed_between_annotations_and_manifest(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
+    """All shards done, annotations.json written, killed before manifest.json (+ temp files of the kill)."""
+    from simgen.dataset import render_dataset, shard_path
+
+    ref_dir, ref = reference
+    out = tmp_path / "merge"
+    shutil.copytree(ref_dir, out)
+    (out / "manifest.json").unlink()
+    (out / "preview.png").unlink()
+    (out / ".manifest.json.tmp4242").write_text('{"half": ')
+    (out / ".annotations.json.tmp4242").write_text("[")
+    (out / "images" / ".000007.png.tmp4242").write_bytes(b"\x89PNG half")
+    # and one shard lost its marker (killed before the marker's rename), its image half-replaced
+    shard_path(out, 3).unlink()
+    (out / "images" / "000008.png").write_bytes(b"garbage")
+    render_dataset(compose_cfg(tiny_overrides + [f"output_dir={out}"]))
+    assert hashes(out) == ref
+    assert not list(out.rglob(".*.tmp*"))
+
+
+def test_marker_whose_images_are_gone_is_rendered_again(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
+    from simgen.dataset import render_dataset, shard_path
+
+    ref_dir, ref = reference
+    out = tmp_path / "lost"
+    shutil.copytree(ref_dir, out)
+    (out / "manifest.json").unlink()
+    (out / "images" / "000003.png").unlink()  # shard 1 = images 3, 4
+    shard_path(out, 2).write_text('{"shard": 2, "images": [')  # unreadable marker
+    render_dataset(compose_cfg(tiny_overrides + [f"output_dir={out}"]))
+    assert hashes(out) == ref
+
+
+def test_a_second_live_run_on_the_same_folder_is_refused(reference, compose_cfg, tmp_path, tiny_overrides):
+    import fcntl
+
+    from simgen.dataset import render_dataset
+    from simgen.errors import OutputError
+
+    ref_dir, _ = reference
+    out = tmp_path / "busy"
+    shutil.copytree(ref_dir, out)
+    (out / "manifest.json").unlink()
+    fd = os.open(out / ".simgen" / "lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another live run holds it
+        os.pwrite(fd, b"777", 0)
+        with pytest.raises(OutputError, match="another running simgen"):
+            render_dataset(compose_cfg(tiny_overrides + [f"output_dir={out}"]))
+    finally:
+        os.close(fd)  # that run dies: the lock goes with it
+    render_dataset(compose_cfg(tiny_overrides + [f"output_dir={out}"]))
+    assert (out / "manifest.json").is_file()
+
+
+def test_overwrite_drops_the_run_state_before_the_data(reference, compose_cfg, tmp_path, tiny_overrides,
+                                                       monkeypatch):
+    """overwrite=true killed half-way must not leave shard markers whose images were already deleted."""
+    from simgen import dataset
+
+    ref_dir, _ = reference
+    out = tmp_path / "ow"
+    shutil.copytree(ref_dir, out)
+    removed = []
+    real_rmtree = shutil.rmtree
+
+    def spy_rmtree(p, *a, **k):
+        removed.append(Path(p).name)
+        if Path(p).name == "images":
+            raise KeyboardInterrupt  # killed here
+        return real_rmtree(p, *a, **k)
+
+    monkeypatch.setattr(dataset.shutil, "rmtree", spy_rmtree)
+    with pytest.raises(KeyboardInterrupt):
+        dataset.prepare_output(out, "fp", overwrite=True)
+    assert not (out / "manifest.json").exists()
+    assert not list((out / ".simgen").glob("shards/*.json"))
+    assert "images" in removed and (out / "images").is_dir()
