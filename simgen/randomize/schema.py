@@ -240,9 +240,13 @@ class CameraConfig:
     enabled: bool = False
     # multiplies a uniform draw in the scene's camera.distance range (scenes differ in scale)
     distance_scale: Dist = uniform(0.9, 1.2)
-    # absolute ranges; null = the scene's own range
+    # absolute ranges; null = keep the spine camera's own (drawn from the scene's range by the scene sampler)
     elevation_deg: Optional[Dist] = None
     azimuth_deg: Optional[Dist] = None
+    # offsets added to that elevation / azimuth (degrees); the result is clipped to elevation_limits_deg
+    elevation_offset_deg: Dist = const(0.0)
+    azimuth_offset_deg: Dist = const(0.0)
+    elevation_limits_deg: list[float] = field(default_factory=lambda: [5.0, 89.5])
     # look-at jitter per axis, as a fraction of the camera distance
     look_at_jitter: Dist = normal(0.0, 0.03, -0.1, 0.1)
     roll_deg: Dist = normal(0.0, 4.0, -12.0, 12.0)
@@ -435,7 +439,7 @@ _RULES: dict[str, dict[str, dict]] = {
         "ambient": dict(lo=0.0), "ambient_kelvin": dict(lo=1000.0, hi=40000.0)},
     "camera": {
         "distance_scale": dict(lo=1e-6), "elevation_deg": dict(lo=-90.0, hi=90.0), "azimuth_deg": {},
-        "look_at_jitter": {}, "roll_deg": {}, "focal_scale": dict(lo=1e-6)},
+        "elevation_offset_deg": dict(lo=-180.0, hi=180.0), "azimuth_offset_deg": {}, "look_at_jitter": {}, "roll_deg": {}, "focal_scale": dict(lo=1e-6)},
     "pose": {
         "count_extra": dict(integer=True, lo=0, hi=64), "drop_height": dict(lo=0.0),
         "upright_probability": _P01, "scale_jitter": dict(lo=1e-6), "area_scale": dict(lo=0.0)},
@@ -489,6 +493,10 @@ def validate_randomization(cfg: RandomizationConfig, prefix: str = "randomizatio
             elif isinstance(v, dict):  # an untyped mapping cannot reach here through the structured config
                 raise ConfigError(f"{prefix}.{fam}.{f.name}: expected a distribution")
     m, b, d, x = cfg.material, cfg.background, cfg.distractors, cfg.defects
+    lim = cfg.camera.elevation_limits_deg
+    if len(lim) != 2 or not all(math.isfinite(float(v)) for v in lim) or not -90.0 <= lim[0] <= lim[1] <= 90.0:
+        raise ConfigError(f"{prefix}.camera.elevation_limits_deg must be [low, high] with -90 <= low <= high <= 90, "
+                          f"got {list(lim)}")
     _check_names(f"{prefix}.material.textures", m.textures, TEXTURE_KINDS)
     _check_names(f"{prefix}.background.surface_textures", b.surface_textures, TEXTURE_KINDS)
     _check_names(f"{prefix}.background.wall_textures", b.wall_textures, TEXTURE_KINDS)

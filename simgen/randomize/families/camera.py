@@ -1,4 +1,10 @@
-"""Camera: distance, elevation and azimuth around the scene's look-at point, look-at jitter, roll, focal length."""
+"""Camera: distance scale, elevation/azimuth (offsets from the spine camera's, or absolute), look-at jitter, roll,
+focal length.
+
+The spine's camera (drawn by the scene sampler from the scene's ranges) is the starting point: its distance,
+elevation, azimuth and roll are recovered from its pose, then perturbed. Intrinsics are the spine's (already at
+the output size) times ``focal_scale`` (const 1 keeps them fixed).
+"""
 
 from __future__ import annotations
 
@@ -12,23 +18,39 @@ from simgen.scene.model import Camera, Scene
 from simgen.scene.spec import SceneSpec
 
 
-def sample_camera(cfg: CameraConfig, spec: SceneSpec, rng: np.random.Generator, width: int, height: int) -> Camera:
-    c = spec.camera
-    d = float(rng.uniform(*c.distance)) * float(cfg.distance_scale.sample(rng))
-    el = float(cfg.elevation_deg.sample(rng)) if cfg.elevation_deg is not None else float(rng.uniform(*c.elevation_deg))
-    az = float(cfg.azimuth_deg.sample(rng)) if cfg.azimuth_deg is not None else float(rng.uniform(*c.azimuth_deg))
+def spine_view(cam: Camera, look_at) -> tuple[np.ndarray, float, float, float, float]:
+    """(target, distance, elevation, azimuth, roll) of a look-at camera (radians). The target is the point of the
+    optical axis closest to the scene's nominal look-at point."""
+    T = np.asarray(cam.T_world_cam, np.float64)
+    eye, fwd = T[:3, 3], T[:3, 2]
+    t = max(float(np.dot(np.asarray(look_at, np.float64) - eye, fwd)), 1e-6)
+    target = eye + fwd * t
+    v = eye - target
+    d = float(np.linalg.norm(v))
+    el = float(np.arcsin(np.clip(v[2] / d, -1.0, 1.0)))
+    az = float(np.arctan2(v[1], v[0]))
+    R0 = look_at_cv(eye, target)[:3, :3]
+    x = T[:3, 0]
+    roll = float(np.arctan2(np.dot(x, R0[:, 1]), np.dot(x, R0[:, 0])))
+    return target, d, el, az, roll
+
+
+def sample_camera(cfg: CameraConfig, spec: SceneSpec, base: Camera, rng: np.random.Generator) -> Camera:
+    target, d0, el0, az0, roll0 = spine_view(base, spec.camera.look_at)
+    d = d0 * float(cfg.distance_scale.sample(rng))
+    el = np.deg2rad(float(cfg.elevation_deg.sample(rng))) if cfg.elevation_deg is not None else el0
+    az = np.deg2rad(float(cfg.azimuth_deg.sample(rng))) if cfg.azimuth_deg is not None else az0
+    el += np.deg2rad(float(cfg.elevation_offset_deg.sample(rng)))
+    az += np.deg2rad(float(cfg.azimuth_offset_deg.sample(rng)))
+    lo, hi = (float(v) for v in cfg.elevation_limits_deg)
+    el = float(np.clip(el, np.deg2rad(lo), np.deg2rad(min(hi, 89.5))))
     jitter = np.array([cfg.look_at_jitter.sample(rng) for _ in range(3)], np.float64) * d
-    roll = np.deg2rad(float(cfg.roll_deg.sample(rng)))
+    roll = roll0 + np.deg2rad(float(cfg.roll_deg.sample(rng)))
     f = float(cfg.focal_scale.sample(rng))
-    target = np.asarray(c.look_at, np.float64) + jitter
-    eye = target + spherical_to_cartesian(d, np.deg2rad(min(el, 89.5)), np.deg2rad(az))
-    cam = Camera(fx=c.fx * f, fy=c.fy * f, cx=c.cx, cy=c.cy, width=c.width, height=c.height, znear=c.znear,
-                 zfar=c.zfar, T_world_cam=look_at_cv(eye, target, roll))
-    if (width, height) != (c.width, c.height):
-        cam = cam.resized(width, height)
-    return cam
+    target = target + jitter
+    eye = target + spherical_to_cartesian(d, el, az)
+    return replace(base, fx=base.fx * f, fy=base.fy * f, T_world_cam=look_at_cv(eye, target, roll))
 
 
 def apply(scene: Scene, cfg: CameraConfig, spec: SceneSpec, rng: np.random.Generator) -> Scene:
-    cam = sample_camera(cfg, spec, rng, scene.camera.width, scene.camera.height)
-    return replace(scene, camera=cam)
+    return replace(scene, camera=sample_camera(cfg, spec, scene.camera, rng))
