@@ -234,8 +234,8 @@ class LightingConfig:
 
 @dataclass
 class CameraConfig:
-    """Camera placement on a sphere around the scene's look-at point. Intrinsics stay the scene's unless
-    ``focal_scale`` varies (a real camera's intrinsics: keep it const 1)."""
+    """Camera moved around the spine's view: distance scale, elevation/azimuth offsets, look-at jitter, roll.
+    Intrinsics stay the scene's unless ``focal_scale`` varies (a real camera's intrinsics: keep it const 1)."""
 
     enabled: bool = False
     # multiplies a uniform draw in the scene's camera.distance range (scenes differ in scale)
