@@ -1,11 +1,19 @@
 """End-to-end throughput of `simgen render` (render + labels + PNG + COCO written) and peak RSS per worker.
 
-    python benchmarks/throughput.py                      # default and ycb_video, 1 and 2 workers, 640x480
-    python benchmarks/throughput.py --scenes default --workers 1 --n 64 --msaa false
+    python benchmarks/throughput.py                                  # default + ycb_video, 1 and 2 workers
+    python benchmarks/throughput.py --randomization off              # the spine: no domain randomization
+    python benchmarks/throughput.py --scenes default --workers 2 --n 192 -- render.msaa=false
 
-Each configuration runs twice in a fresh subprocess (N/4 and N images); the steady-state rate is the marginal
-rate (N - N/4) / (t_N - t_N/4), which removes process start, mesh/texture loading and GL set-up. The total rate
-(N / t_N, start-up included) is printed too. Prints a markdown table and the machine it ran on.
+The config is composed exactly as `simgen render scene=<s> randomization=<r> workers=<w> ...` composes it (Hydra),
+so the numbers are those of the command line (CLI default: randomization=moderate). Extra Hydra overrides go
+after ``--``. Each configuration runs twice in a fresh subprocess (N/4 and N images); the steady-state rate is
+the marginal rate (N - N/4) / (t_N - t_N/4), which removes process start, mesh/texture loading, GL set-up and
+the final merge. The total rate (N / t_N, start-up included) is printed too. Prints a markdown table, the machine
+(CPU model, cores, GL renderer) and the 1-minute load average before and after every run (the machine is shared:
+numbers measured at load >= 1 on 2 cores are not comparable with quiet ones).
+
+``--repo PATH`` benchmarks another checkout of simgen (e.g. a ``git worktree`` of an older commit) with the same
+script, for before/after tables measured back to back.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,24 +33,43 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def one(args: argparse.Namespace) -> None:
-    """Child mode: render once, print JSON with seconds and peak RSS (self and workers)."""
-    from simgen.config import RenderAppConfig
+def compose(scene: str, randomization: str, ycb: str, width: int, height: int, extra: list[str]):
+    """The typed config `simgen render scene=... randomization=... <extra>` builds (Hydra compose)."""
+    from hydra import compose as hcompose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from simgen.config import register_configs
+    from simgen.paths import conf_dir
+
+    register_configs()
+    ov = [f"scene={scene}", f"randomization={randomization}", f"render.width={width}", f"render.height={height}"]
+    if scene == "ycb_video":
+        ov.append(f"assets.root={ycb}")
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = hcompose(config_name="render", overrides=ov + list(extra))
+    return OmegaConf.to_object(cfg)
+
+
+def one(a: argparse.Namespace) -> None:
+    """Child mode: render once, print JSON with seconds, peak RSS (self and workers) and the GL renderer."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
     from simgen.dataset import render_dataset
 
-    cfg = RenderAppConfig(scene=args.scene, n_images=args.n, output_dir=args.out, workers=args.workers,
-                          shard_size=args.shard_size, overwrite=True)
-    cfg.render.width, cfg.render.height = args.width, args.height
-    cfg.render.msaa = args.msaa == "true"
-    cfg.export.preview = False
-    if args.scene == "ycb_video":
-        cfg.assets.root = args.ycb
+    extra = [f"n_images={a.n}", f"output_dir={a.out}", f"workers={a.workers}", f"shard_size={a.shard_size}",
+             "overwrite=true"] + a.overrides
+    cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, extra)
     t0 = time.perf_counter()
     render_dataset(cfg)
     dt = time.perf_counter() - t0
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"seconds": dt, "rss_self_mb": self_kb / 1024, "rss_worker_mb": child_kb / 1024}))
+    gl = json.loads((Path(a.out) / "manifest.json").read_text()).get("gl", {})
+    import simgen
+
+    print(json.dumps({"seconds": dt, "rss_self_mb": self_kb / 1024, "rss_worker_mb": child_kb / 1024,
+                      "gl": gl.get("renderer", "?"), "simgen": str(Path(simgen.__file__).parent)}))
 
 
 def machine() -> dict:
@@ -53,6 +81,10 @@ def machine() -> dict:
                 break
     except OSError:
         pass
+    try:
+        info["mem_gb"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)
+    except (ValueError, OSError):
+        pass
     return info
 
 
@@ -60,12 +92,19 @@ def run_child(scene: str, workers: int, n: int, a: argparse.Namespace) -> dict:
     out = tempfile.mkdtemp(prefix="simgen_bench_")
     cmd = [sys.executable, __file__, "--child", "--scene", scene, "--workers", str(workers), "--n", str(n),
            "--out", out, "--width", str(a.width), "--height", str(a.height), "--ycb", a.ycb,
-           "--shard-size", str(a.shard_size), "--msaa", a.msaa]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+           "--shard-size", str(a.shard_size), "--randomization", a.randomization, "--"] + a.overrides
+    env = dict(os.environ)
+    if a.repo:
+        env["PYTHONPATH"] = str(Path(a.repo).resolve()) + os.pathsep + env.get("PYTHONPATH", "")
+    load0 = os.getloadavg()[0]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    load1 = os.getloadavg()[0]
+    shutil.rmtree(out, ignore_errors=True)
     if r.returncode != 0:
-        raise SystemExit(f"benchmark child failed:\n{r.stderr[-2000:]}")
-    subprocess.run(["rm", "-rf", out])
-    return json.loads(r.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"benchmark child failed:\n{r.stderr[-3000:]}")
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    res["load"] = (load0, load1)
+    return res
 
 
 def main() -> None:
@@ -76,39 +115,52 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--shard-size", type=int, default=8)
-    ap.add_argument("--msaa", default="true", choices=["true", "false"])
+    ap.add_argument("--randomization", default="moderate", help="off | moderate | strong (CLI default: moderate)")
     ap.add_argument("--ycb", default=str(REPO.parent / "shared" / "ycb"))
+    ap.add_argument("--repo", default=None, help="benchmark the simgen package of this checkout instead")
+    ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--scene", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("overrides", nargs="*", help="extra Hydra overrides after --, e.g. -- render.msaa=false")
     a = ap.parse_args()
     if a.child:
         a.workers = a.workers[0] if isinstance(a.workers, list) else a.workers
         one(a)
         return
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}", flush=True)
     rows = []
+    gl = simgen_at = "?"
     for scene in a.scenes:
         if scene == "ycb_video" and not (Path(a.ycb) / "models").is_dir():
             print(f"skipping ycb_video: no YCB models at {a.ycb} (pass --ycb)")
             continue
-        base = {}
+        base = None
         for w in a.workers:
-            small = run_child(scene, w, max(a.n // 4, 2 * w), a)
+            n_small = max(a.n // 4, 2 * w * a.shard_size // 2)
+            small = run_child(scene, w, n_small, a)
             big = run_child(scene, w, a.n, a)
-            n_small = max(a.n // 4, 2 * w)
+            gl, simgen_at = big["gl"], big["simgen"]
             steady = (a.n - n_small) / max(big["seconds"] - small["seconds"], 1e-9)
             total = a.n / big["seconds"]
-            base.setdefault(scene, steady)
-            rows.append((scene, w, steady, total, steady / base[scene], big["rss_self_mb"], big["rss_worker_mb"]))
-            print(f"  {scene} workers={w}: steady {steady:.2f} img/s, total {total:.2f} img/s", flush=True)
-    print(f"\n{a.width}x{a.height}, msaa={a.msaa}, N={a.n}, load after: {os.getloadavg()}\n")
-    print("| scene | workers | steady img/s | total img/s (incl. start-up) | speed-up | peak RSS main MB | "
-          "peak RSS worker MB |")
+            base = steady if base is None else base
+            rss_worker = big["rss_self_mb"] if w == 1 else big["rss_worker_mb"]
+            loads = (small["load"][0], big["load"][1])
+            rows.append({"scene": scene, "workers": w, "steady": steady, "total": total, "speedup": steady / base,
+                         "rss_worker_mb": rss_worker, "rss_main_mb": big["rss_self_mb"], "load": loads})
+            print(f"  {scene} workers={w}: steady {steady:.2f} img/s, total {total:.2f} img/s, "
+                  f"load {loads[0]:.2f} -> {loads[1]:.2f}", flush=True)
+    print(f"\n{a.width}x{a.height}, randomization={a.randomization} {' '.join(a.overrides)}, N={a.n}, "
+          f"GL: {gl}, simgen: {simgen_at}, load after: {os.getloadavg()}\n")
+    print("| scene | workers | steady img/s | total img/s (incl. start-up) | speed-up | peak RSS per worker MB | "
+          "load before -> after |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]:.2f} | {r[3]:.2f} | {r[4]:.2f}x | {r[5]:.0f} | "
-              f"{r[6]:.0f} |")
+        print(f"| {r['scene']} | {r['workers']} | {r['steady']:.2f} | {r['total']:.2f} | {r['speedup']:.2f}x | "
+              f"{r['rss_worker_mb']:.0f} | {r['load'][0]:.2f} -> {r['load'][1]:.2f} |")
+    if a.json:
+        Path(a.json).write_text(json.dumps({"machine": machine(), "gl": gl, "args": vars(a), "rows": rows},
+                                           indent=2))
 
 
 if __name__ == "__main__":

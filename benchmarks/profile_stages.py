@@ -1,0 +1,158 @@
+"""Where the time of one labelled image goes, stage by stage (one worker, in-process).
+
+    python benchmarks/profile_stages.py --scene default --n 40
+    python benchmarks/profile_stages.py --scene ycb_video --randomization off --n 40
+
+Wraps the stages of Generator.generate / write_sample with timers (scene sampling + randomization hooks,
+physics settle, colour pass, id pass, silhouette passes for visibility/truncation, label extraction, image-space
+effects, PNG encode + write, COCO annotation entries) and prints mean ms per image and the share of each. The first
+``--skip`` samples (GL warm-up, first-touch allocations) are left out. ``--cprofile FILE`` also writes a cProfile
+of the timed samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def compose(scene: str, randomization: str, ycb: str, width: int, height: int, extra: list[str]):
+    """The same typed config `simgen render scene=... randomization=...` builds (Hydra compose)."""
+    from hydra import compose as hcompose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from simgen.config import register_configs
+    from simgen.paths import conf_dir
+
+    register_configs()
+    ov = [f"scene={scene}", f"randomization={randomization}", f"render.width={width}", f"render.height={height}"]
+    if scene == "ycb_video":
+        ov.append(f"assets.root={ycb}")
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = hcompose(config_name="render", overrides=ov + list(extra))
+    return OmegaConf.to_object(cfg)
+
+
+class Timers:
+    def __init__(self) -> None:
+        self.t: dict[str, float] = defaultdict(float)
+        self.n: dict[str, int] = defaultdict(int)
+        self.on = False
+
+    def wrap(self, obj, name: str, label: str) -> None:
+        fn = getattr(obj, name)
+
+        def timed(*a, **k):
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                if self.on:
+                    self.t[label] += time.perf_counter() - t0
+                    self.n[label] += 1
+
+        setattr(obj, name, timed)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scene", default="default")
+    ap.add_argument("--randomization", default="moderate")
+    ap.add_argument("--ycb", default=str(REPO.parent / "shared" / "ycb"))
+    ap.add_argument("--width", type=int, default=640)
+    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--n", type=int, default=40)
+    ap.add_argument("--skip", type=int, default=4)
+    ap.add_argument("--cprofile", default=None)
+    ap.add_argument("overrides", nargs="*", help="extra Hydra overrides, e.g. render.msaa=false")
+    a = ap.parse_args()
+
+    cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, a.overrides)
+    import simgen.dataset as ds
+    import simgen.pipeline as pl
+    import simgen.writers.coco as coco
+    from simgen.writers import atomic
+
+    T = Timers()
+    tmp = Path(tempfile.mkdtemp(prefix="simgen_prof_"))
+    (tmp / "images").mkdir()
+    with pl.Generator(cfg) as g:
+        r = g.renderer
+        # physics + scene sampling + randomization hooks
+        import simgen.physics.settle as st
+
+        T.wrap(st, "settle", "physics settle")
+        import simgen.randomize.scene_sampler as ss
+
+        T.wrap(ss, "sample_scene", "sample scene")
+        T.wrap(g.randomizer, "before_physics", "randomize before_physics")
+        T.wrap(g.randomizer, "after_physics", "randomize after_physics")
+        T.wrap(g.randomizer, "after_render", "randomize after_render (image effects)")
+        T.wrap(r, "_set_scene", "render: set scene (poses, lights)")
+        orig_render = r._r.render
+
+        def render(scene, flags=None, seg_node_map=None):
+            from pyrender.constants import RenderFlags
+
+            label = "render: colour pass" if flags is None else (
+                "render: id pass" if seg_node_map and len(seg_node_map) > 1 else "labels: silhouette passes")
+            t0 = time.perf_counter()
+            try:
+                if flags is None:
+                    return orig_render(scene)
+                return orig_render(scene, flags=flags, seg_node_map=seg_node_map)
+            finally:
+                if T.on:
+                    T.t[label] += time.perf_counter() - t0
+                    T.n[label] += 1
+
+        r._r.render = render
+        T.wrap(pl, "instance_stats", "labels: stats + occlusion + extract")
+        T.wrap(pl, "occlusion_candidates", "labels: stats + occlusion + extract")
+        T.wrap(pl, "extract", "labels: stats + occlusion + extract")
+        T.wrap(atomic, "write_png", "write: PNG encode + write")
+        T.wrap(ds, "annotation_entry", "write: COCO entries (polygons)")
+        prof = None
+        t_all = 0.0
+        for i in range(a.n):
+            if i == a.skip:
+                T.on = True
+                if a.cprofile:
+                    import cProfile
+
+                    prof = cProfile.Profile()
+                    prof.enable()
+            t0 = time.perf_counter()
+            s = g.generate(i)
+            ds.write_sample(tmp, s, g.categories, cfg)
+            if T.on:
+                t_all += time.perf_counter() - t0
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(a.cprofile)
+        gl = r.gl_info
+    shutil.rmtree(tmp, ignore_errors=True)
+    m = a.n - a.skip
+    print(f"scene={a.scene} randomization={a.randomization} {a.width}x{a.height} {' '.join(a.overrides)}")
+    print(f"GL: {gl.get('renderer', '?')}  LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS', '(unset)')}  "
+          f"load {os.getloadavg()}")
+    print(f"{m} images: {1000 * t_all / m:.1f} ms/image = {m / t_all:.2f} img/s (one worker)\n")
+    print("| stage | ms/image | calls/image | share |")
+    print("|---|---|---|---|")
+    known = 0.0
+    for k in sorted(T.t, key=lambda k: -T.t[k]):
+        known += T.t[k]  # the timed stages do not nest
+        print(f"| {k} | {1000 * T.t[k] / m:.1f} | {T.n[k] / m:.2f} | {100 * T.t[k] / t_all:.0f}% |")
+    print(f"| other (Python glue, rng, decode, ...) | {1000 * (t_all - known) / m:.1f} | | "
+          f"{100 * (t_all - known) / t_all:.0f}% |")
+
+
+if __name__ == "__main__":
+    main()
