@@ -92,7 +92,7 @@ def test_kill_9_mid_run_then_resume_gives_the_same_bytes(reference, compose_cfg,
 
 def test_merge_killed_between_annotations_and_manifest(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
     """All shards done, annotations.json written, killed before manifest.json (+ temp files of the kill)."""
-    from simgen.dataset import render_dataset, shard_path
+    from simgen.dataset import render_dataset
 
     ref_dir, ref = reference
     out = tmp_path / "merge"
@@ -102,12 +102,11 @@ def test_merge_killed_between_annotations_and_manifest(reference, compose_cfg, h
     (out / ".manifest.json.tmp4242").write_text('{"half": ')
     (out / ".annotations.json.tmp4242").write_text("[")
     (out / "images" / ".000007.png.tmp4242").write_bytes(b"\x89PNG half")
-    # and one shard lost its marker (killed before the marker's rename), its image half-replaced
-    shard_path(out, 3).unlink()
-    (out / "images" / "000008.png").write_bytes(b"garbage")
-    render_dataset(compose_cfg(tiny_overrides + [f"output_dir={out}"]))
-    assert hashes(out) == ref
+    res = render_dataset(compose_cfg(tiny_overrides + [f"output_dir={out}"]))
+    assert res["images"] == 8
+    assert hashes(out) == ref  # incl. manifest.json (GL info, counts) although nothing was rendered this time
     assert not list(out.rglob(".*.tmp*"))
+    assert json.loads((out / ".simgen" / "timing.json").read_text())["rendered"] == 0
 
 
 def test_marker_whose_images_are_gone_is_rendered_again(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
@@ -119,6 +118,9 @@ def test_marker_whose_images_are_gone_is_rendered_again(reference, compose_cfg, 
     (out / "manifest.json").unlink()
     (out / "images" / "000003.png").unlink()  # shard 1 = images 3, 4
     shard_path(out, 2).write_text('{"shard": 2, "images": [')  # unreadable marker
+    # a shard killed before its marker's rename, one image already replaced by a bad write
+    shard_path(out, 3).unlink()
+    (out / "images" / "000008.png").write_bytes(b"garbage")
     render_dataset(compose_cfg(tiny_overrides + [f"output_dir={out}"]))
     assert hashes(out) == ref
 
