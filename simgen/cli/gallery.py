@@ -91,7 +91,9 @@ def make_backdrops(folder: Path, n: int = 6, size: tuple[int, int] = (480, 360))
     return folder
 
 
-def _render_row(cfg, family: str, preset: str, scene: str, image_dir: Optional[str]) -> list[tuple]:
+def _render_row(cfg, family: str, preset: str, scene: str, image_dir: Optional[str], zoom: int = 1) -> list[tuple]:
+    """Samples 0..n-1 with only ``family`` at ``preset``: [(rgb, extra instances, scene params)]. ``zoom`` > 1
+    renders zoom x larger and keeps the centre (small things, e.g. defects, drawn at a useful size)."""
     from simgen.config import RenderAppConfig
     from simgen.pipeline import Generator
     from simgen.randomize.schema import RandomizationConfig
@@ -99,7 +101,7 @@ def _render_row(cfg, family: str, preset: str, scene: str, image_dir: Optional[s
     rc = RenderAppConfig()
     rc.scene = scene
     rc.seed = cfg.seed
-    rc.render.width, rc.render.height = cfg.width, cfg.height
+    rc.render.width, rc.render.height = cfg.width * zoom, cfg.height * zoom
     rc.assets.root = cfg.assets.root
     rand = RandomizationConfig()
     if preset != "off":
@@ -112,7 +114,11 @@ def _render_row(cfg, family: str, preset: str, scene: str, image_dir: Optional[s
     with Generator(rc) as g:
         for i in range(cfg.n_samples):
             s = g.generate(i)
-            out.append((s.rgb, s.extra_instances, dict(s.scene.params)))
+            rgb = _draw_defects(s.rgb, s.extra_instances) if family == "defects" else s.rgb
+            if zoom > 1:
+                y0, x0 = (rgb.shape[0] - cfg.height) // 2, (rgb.shape[1] - cfg.width) // 2
+                rgb = rgb[y0:y0 + cfg.height, x0:x0 + cfg.width]
+            out.append((np.ascontiguousarray(rgb), s.extra_instances, dict(s.scene.params)))
     return out
 
 
@@ -165,7 +171,7 @@ def contact_sheet(family: str, rows: dict[str, list[tuple]], title: str) -> np.n
         cv2.putText(sheet, preset, (8, y + th // 2 + 6), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (235, 235, 235), 1,
                     cv2.LINE_AA)
         for c, (rgb, extras, params) in enumerate(tiles):
-            img = _draw_defects(rgb, extras) if family == "defects" else rgb.copy()
+            img = rgb.copy()
             cap = _caption(family, params) if preset != "off" else ""
             if cap:
                 (tw_, th_), _ = cv2.getTextSize(cap, cv2.FONT_HERSHEY_SIMPLEX, 0.42, 1)
@@ -174,6 +180,17 @@ def contact_sheet(family: str, rows: dict[str, list[tuple]], title: str) -> np.n
             x = label_w + c * (tw + pad)
             sheet[y:y + th, x:x + tw] = img
     return sheet
+
+
+def _title(family: str, scene: str, zoom: int) -> str:
+    from simgen.randomize import schema
+
+    doc = " ".join((getattr(schema, f"{family.capitalize()}Config").__doc__ or "").split())
+    first = doc.split(". ")[0].rstrip(".")
+    if len(first) > 110:
+        first = first[:107].rsplit(" ", 1)[0] + "..."
+    extra = f" [scene {scene}" + (f", centre {zoom}x]" if zoom > 1 else "]")
+    return f"{family}: {first}{extra}"
 
 
 def build_gallery(cfg: GalleryAppConfig) -> list[Path]:
@@ -190,24 +207,23 @@ def build_gallery(cfg: GalleryAppConfig) -> list[Path]:
     out = Path(cfg.output_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    off_rows: dict[str, list] = {}
+    off_rows: dict[tuple, list] = {}
     with tempfile.TemporaryDirectory(prefix="simgen_backdrops_") as tmp:
         image_dir = cfg.background_image_dir or str(make_backdrops(Path(tmp)))
         for family in cfg.families:
             scene = cfg.defects_scene if family == "defects" else cfg.scene
+            zoom = 2 if family == "defects" else 1  # defects are small: render 2x, show the centre
             rows = {}
             for preset in PRESETS:
                 log.info("gallery: %s %s (scene %s)", family, preset, scene)
                 if preset == "off":
-                    if scene not in off_rows:
-                        off_rows[scene] = _render_row(cfg, family, preset, scene, None)
-                    rows[preset] = off_rows[scene]
+                    key = (scene, zoom)
+                    if key not in off_rows:
+                        off_rows[key] = _render_row(cfg, family, preset, scene, None, zoom)
+                    rows[preset] = off_rows[key]
                 else:
-                    rows[preset] = _render_row(cfg, family, preset, scene, image_dir)
-            from simgen.randomize import schema
-
-            doc = (getattr(schema, f"{family.capitalize()}Config").__doc__ or "").strip().splitlines()[0]
-            sheet = contact_sheet(family, rows, f"{family}: {doc}"[:150])
+                    rows[preset] = _render_row(cfg, family, preset, scene, image_dir, zoom)
+            sheet = contact_sheet(family, rows, _title(family, scene, zoom))
             path = out / f"{family}.png"
             atomic.write_png(path, sheet, 6)
             written.append(path)

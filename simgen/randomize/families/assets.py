@@ -17,6 +17,12 @@ def bank_rng(*parts) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32("/".join(str(p) for p in parts).encode()))
 
 
+def mirror_tiled(tex: np.ndarray) -> np.ndarray:
+    """(S, S, 3) texture -> (2S, 2S, 3) mirrored copies: it tiles without seams (procedural noise does not)."""
+    top = np.concatenate([tex, tex[:, ::-1]], axis=1)
+    return np.ascontiguousarray(np.concatenate([top, top[::-1]], axis=0))
+
+
 def triplanar_uv(vertices: np.ndarray, normals: np.ndarray, scale: float) -> np.ndarray:
     """Project each vertex on the axis plane its normal faces most: (N, 2) float32 UVs (``scale`` per metre)."""
     a = np.abs(normals).argmax(1)

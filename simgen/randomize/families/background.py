@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simgen.randomize.families.assets import bank_rng, random_colour
+from simgen.randomize.families.assets import bank_rng, mirror_tiled, random_colour
 from simgen.randomize.geometry import pose, rot_z
 from simgen.randomize.imaging import hsv_rgb
 from simgen.randomize.schema import BackgroundConfig
@@ -60,7 +60,7 @@ def build_bank(cfg: BackgroundConfig, spec: SceneSpec, catalog) -> tuple[list[st
             s.surface.texture = "plain"
             s.surface.texture_scale = float(rng.uniform(1.5, 6.0))
             m = make_surface(s)
-            tex = make_texture(kind, rng, random_colour(rng, sat=(0.0, 0.6), val=(0.2, 0.9)), 512)
+            tex = mirror_tiled(make_texture(kind, rng, random_colour(rng, sat=(0.0, 0.6), val=(0.2, 0.9)), 256))
             catalog.meshes[surface_key(k)] = replace(m, key=surface_key(k), texture=tex,
                                                      roughness=float(rng.uniform(0.4, 0.95)),
                                                      source=f"surface bank {kind}")
@@ -75,7 +75,7 @@ def build_bank(cfg: BackgroundConfig, spec: SceneSpec, catalog) -> tuple[list[st
             s.background.wall_distance = dmax
             s.background.wall_height = max(1.5, 1.2 * dmax)
             m = make_wall(s)
-            tex = make_texture(kind, rng, random_colour(rng, sat=(0.0, 0.5), val=(0.3, 0.95)), 512)
+            tex = mirror_tiled(make_texture(kind, rng, random_colour(rng, sat=(0.0, 0.5), val=(0.3, 0.95)), 256))
             catalog.meshes[wall_key(k)] = replace(m, key=wall_key(k), texture=tex, source=f"wall bank {kind}")
             wkeys.append(wall_key(k))
     return skeys, wkeys

@@ -2,7 +2,7 @@
 
 * fog / haze: transmission ``exp(-3 r / V)`` over each pixel's ray length r (V = visibility, 5% transmission), so
   far pixels converge to the fog colour and empty pixels are all fog.
-* rain: streaks placed at 3D depths between the camera and the scene (length and width shrink with depth, hidden
+* rain: streaks placed at 3D depths from 0.3 to 2.5 camera distances (length and width shrink with depth, hidden
   where nearer geometry is in front), up-facing surfaces (normals from depth, world +z) darkened as if wet, a
   little haze.
 * snow: flakes at 3D depths (size shrinks with depth, hidden behind nearer geometry), up-facing surfaces whitened
@@ -64,7 +64,7 @@ def rain(rgb: np.ndarray, depth: np.ndarray, camera: Camera, D: float, cfg: Weat
     ang = np.deg2rad(float(cfg.rain_angle_deg.sample(rng)))
     wet = float(cfg.rain_wetness.sample(rng))
     h, w = depth.shape
-    zmin, zmax = max(2 * camera.znear, 0.15 * D), 2.5 * D
+    zmin, zmax = max(2 * camera.znear, 0.3 * D), 2.5 * D
     z = rng.uniform(zmin, zmax, n)
     u = rng.uniform(-0.1 * w, 1.1 * w, n)
     v = rng.uniform(-0.2 * h, h, n)
@@ -95,7 +95,7 @@ def snow(rgb: np.ndarray, depth: np.ndarray, camera: Camera, D: float, cfg: Weat
     cover = float(cfg.snow_cover.sample(rng))
     grid = rng.random((64, 64)).astype(np.float32)
     h, w = depth.shape
-    zmin, zmax = max(2 * camera.znear, 0.15 * D), 2.5 * D
+    zmin, zmax = max(2 * camera.znear, 0.3 * D), 2.5 * D
     z = rng.uniform(zmin, zmax, n)
     u = rng.uniform(0, w, n)
     v = rng.uniform(0, h, n)
