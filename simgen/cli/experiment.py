@@ -2,12 +2,12 @@
 
 Same keys as ``simgen render`` (scene, n_images, seed, randomization/*, render.*, workers, executor, ...) plus
 ``real_dir``, the ``score`` node of ``simgen score`` (``score=quick|default``, ``score.<key>=...``), ``ablate`` and
-``name``. Each job writes ``dataset/``, ``score/`` and ``report.json`` into its Hydra job folder, so Hydra
+``name``. Each job writes ``synthetic/``, ``score/`` and ``report.json`` into its Hydra job folder, so Hydra
 multirun sweeps it::
 
     simgen experiment -m randomization/lighting=off,moderate,strong real_dir=../shared/real/ycbv_dev score=quick
     simgen experiment experiment=ablation real_dir=...        # full set + one run per randomization family off
-    simgen sweep-summary out/sweeps/<date>                    # table + plots (+ deltas for an ablation)
+    simgen sweep-summary multirun/<date>                      # table + plots (+ deltas for an ablation)
 
 Parallel jobs: ``hydra/launcher=joblib hydra.launcher.n_jobs=2``; Slurm: ``hydra/launcher=slurm`` (conf/hydra/
 launcher/slurm.yaml, needs hydra-submitit-launcher).
@@ -107,6 +107,20 @@ def run(cfg: DictConfig) -> dict:
         handler.close()
 
 
+def job_dir_name(num, override_dirname: str = "", max_len: int = 100) -> str:
+    """``<num>_<override_dirname>`` as one safe folder name: ``/`` -> ``-`` (config groups such as
+    ``randomization/lighting=off`` would nest folders) and at most ``max_len`` characters (long override lists
+    would exceed the filesystem's 255), the cut part replaced by a short hash so names stay unique."""
+    import hashlib
+
+    name = str(override_dirname or "").replace("/", "-").replace("\\", "-")
+    if len(name) > max_len:
+        name = name[:max_len - 9] + "~" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"{num}_{name}" if name else str(num)
+
+
+if not OmegaConf.has_resolver("simgen_job_dir"):
+    OmegaConf.register_new_resolver("simgen_job_dir", job_dir_name)
 register_render_configs()
 register_score_configs()
 register_configs()

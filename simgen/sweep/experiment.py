@@ -2,7 +2,7 @@
 
 Job folder layout::
 
-    <job dir>/dataset/      simgen render's COCO set (resumable: a killed job started again finishes it)
+    <job dir>/synthetic/    simgen render's COCO set (resumable: a killed job started again finishes it)
     <job dir>/score/        simgen score's output (report.json/md, plots, detections, checkpoints)
     <job dir>/report.json   this job: settings, render stats, headline scores (what sweep-summary reads)
 
@@ -64,7 +64,14 @@ def run_experiment(cfg: ExperimentAppConfig, job_dir: str | Path, *, job: Option
     if cfg.run_score and not cfg.real_dir:
         raise ConfigError("real_dir is not set; pass real_dir=<COCO folder of real photos> (held-out test set), "
                           "or run_score=false to render only")
-    dataset_dir = job_dir / "dataset"
+    if cfg.run_score:
+        # torch/triton (through torchvision.ops) can segfault when first imported after this process has made a
+        # GL context (workers=1 renders here): load the scoring stack before rendering
+        try:
+            import torchvision.ops  # noqa: F401
+        except ImportError:
+            pass  # score_datasets reports the missing extra
+    dataset_dir = job_dir / "synthetic"
     rc = render_config(cfg, str(dataset_dir))
     if fam is not None and not getattr(cfg.randomization, fam).enabled:
         log.warning("ablate=%s: that family is already off in this config; this job equals the full set", fam)
@@ -103,7 +110,7 @@ def run_experiment(cfg: ExperimentAppConfig, job_dir: str | Path, *, job: Option
         timing = _read_json(dataset_dir / ".simgen" / "timing.json") or {}
     secs = timing.get("seconds")
     rendered = timing.get("rendered") or 0
-    render.update({"fingerprint": fp, "dataset_dir": "dataset", "workers": cfg.workers,
+    render.update({"fingerprint": fp, "dataset_dir": "synthetic", "workers": cfg.workers,
                    "executor": cfg.executor.name,
                    # seconds per image of the last render call (a resumed run: of what it rendered)
                    "seconds_per_image": round(secs / rendered, 4) if secs and rendered else None})

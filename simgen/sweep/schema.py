@@ -20,7 +20,7 @@ FAMILIES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Randomizati
 class ExperimentAppConfig(RenderAppConfig):
     """``simgen experiment``: render a synthetic set, score it against real photos, one report.json per job."""
 
-    # The job's folder: dataset/ (COCO), score/ (simgen score's output), report.json, experiment.log.
+    # The job's folder: synthetic/ (COCO), score/ (simgen score's output), report.json, experiment.log.
     # null = Hydra's job dir (hydra.run.dir, or hydra.sweep.dir/hydra.sweep.subdir under -m).
     output_dir: Optional[str] = None
     # COCO folder of held-out real photos (test only); required unless run_score=false.

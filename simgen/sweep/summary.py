@@ -212,7 +212,9 @@ def to_markdown(summary: dict, title: str = "Sweep summary") -> str:
     head = ["job", "status", *keys, "images", *[METRIC_LABEL[m] for m in METRICS]]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in summary["rows"]:
-        cells = [r["job"], r["status"], *[r["overrides"].get(k, "") for k in keys], str(r.get("images") or ""),
+        # the job number (its folder, named after all its overrides, is in summary.csv); the folder otherwise
+        job = str(r["num"]) if isinstance(r.get("num"), int) else r["job"]
+        cells = [job, r["status"], *[r["overrides"].get(k, "") for k in keys], str(r.get("images") or ""),
                  *[_fmt(r.get(m), m) for m in METRICS]]
         lines.append("| " + " | ".join(cells) + " |")
     failed = [r for r in summary["rows"] if r["status"] != "ok"]
