@@ -238,7 +238,7 @@ class CameraConfig:
     Intrinsics stay the scene's unless ``focal_scale`` varies (a real camera's intrinsics: keep it const 1)."""
 
     enabled: bool = False
-    # multiplies a uniform draw in the scene's camera.distance range (scenes differ in scale)
+    # multiplies the spine camera's distance (drawn from the scene's camera.distance range)
     distance_scale: Dist = uniform(0.9, 1.2)
     # absolute ranges; null = keep the spine camera's own (drawn from the scene's range by the scene sampler)
     elevation_deg: Optional[Dist] = None
