@@ -142,6 +142,17 @@ def write_yolo(coco: dict, coco_dir: Path, out_dir: Path, *, val_fraction: float
             "val": sum(1 for v in split.values() if v == "val")}
 
 
+def coco_to_yolo(coco_dir: str | Path, out_dir: str | Path, *, annotations: Optional[str | Path] = None,
+                 val_fraction: float = 0.0, link: str = "hardlink") -> dict:
+    """Convert the COCO folder ``coco_dir`` (``annotations.json`` + ``images/``) into the YOLO layout in ``out_dir``
+    (what ``simgen export-yolo`` runs). Returns counts (images, labels, classes, train, val)."""
+    import json
+
+    coco_dir = Path(coco_dir)
+    ann = Path(annotations) if annotations else coco_dir / "annotations.json"
+    return write_yolo(json.loads(ann.read_text()), coco_dir, Path(out_dir), val_fraction=val_fraction, link=link)
+
+
 def read_yolo(out_dir: Path) -> tuple[list[str], dict[str, list[tuple[int, float, float, float, float]]]]:
     """Read a YOLO folder back: ``(names, {"<split>/<stem>": [(class, cx, cy, w, h), ...]})`` (checks/tests)."""
     import yaml

@@ -93,3 +93,16 @@ def test_cli_export_yolo(tmp_path):
     r = subprocess.run([sys.executable, "-m", "simgen.cli.main", "export-yolo", str(tmp_path / "nope"),
                         str(tmp_path / "z")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "annotations.json" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_coco_to_yolo_folder_api(tmp_path):
+    from simgen.writers.yolo import coco_to_yolo, read_yolo, yolo_to_coco_box
+
+    d = _coco(tmp_path)
+    counts = coco_to_yolo(d, tmp_path / "y")
+    assert counts["images"] == 3 and counts["classes"] == 3
+    names, labels = read_yolo(tmp_path / "y")
+    assert names == ["crate", "can", "ring"]
+    (c, *box), _ = labels["train/000001"]
+    assert c == 0 and np.allclose(yolo_to_coco_box(box, 160, 120), [10.0, 20.0, 30.0, 40.0], atol=1e-3 * 160)
+    assert (tmp_path / "y" / "images" / "train" / "000002.png").stat().st_ino == (d / "images" / "000002.png").stat().st_ino
