@@ -170,3 +170,56 @@ def test_overwrite_drops_the_run_state_before_the_data(reference, compose_cfg, t
     assert not (out / "manifest.json").exists()
     assert not list((out / ".simgen").glob("shards/*.json"))
     assert "images" in removed and (out / "images").is_dir()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL")
+def test_cli_kill_9_after_two_shards_then_same_command_again(tmp_path):
+    """The issue's scenario verbatim: `simgen render` (30 images, shards of 2) killed with SIGKILL once >= 2 shard
+    markers exist, the same command run again: it finishes, ids 1..N without duplicates, the same bytes as an
+    uninterrupted run. Then a finished dataset whose manifest.json is gone (killed between annotations.json and
+    manifest.json) finishes again on the same command."""
+    import hashlib
+
+    n = 30
+    common = [f"n_images={n}", "shard_size=2", "render.width=160", "render.height=120", "export.depth=false"]
+
+    def sha(root: Path) -> dict:
+        files = sorted((root / "images").glob("*")) + [root / "annotations.json", root / "manifest.json"]
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+    def cmd(out: Path) -> list[str]:
+        return [sys.executable, "-m", "simgen.cli.main", "render", *common, f"output_dir={out}", "workers=2"]
+
+    ref = tmp_path / "ref"
+    r = subprocess.run(cmd(ref), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+    out = tmp_path / "killed"
+    p = subprocess.Popen(cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and p.poll() is None:
+            if len(list((out / ".simgen" / "shards").glob("shard_*.json"))) >= 2:
+                break
+            time.sleep(0.02)
+        assert p.poll() is None, "the run ended before 2 shards were done"
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert not (out / "manifest.json").exists()
+    r = subprocess.run(cmd(out), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    coco = json.loads((out / "annotations.json").read_text())
+    assert [e["id"] for e in coco["images"]] == list(range(1, n + 1))
+    ann_ids = [a["id"] for a in coco["annotations"]]
+    assert len(set(ann_ids)) == len(ann_ids)
+    assert sha(out) == sha(ref)
+
+    (out / "manifest.json").unlink()  # as if killed between annotations.json and manifest.json
+    r = subprocess.run(cmd(out), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "finished dataset" not in r.stderr
+    assert sha(out) == sha(ref)
