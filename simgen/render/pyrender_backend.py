@@ -3,6 +3,13 @@
 One renderer per worker process. Meshes and textures are uploaded once (:meth:`PyrenderRenderer.prepare`) and
 reused: every object kind gets a pool of nodes (one per possible instance), unused ones are hidden, so no GL
 buffer is created or freed per sample.
+
+Per sample: one colour pass (PBR shading, optionally 4x MSAA), one id pass (single-sample, flat colours, the
+environment drawn in id 0 so the id map shows exactly what the colour image shows) and, for exact visibility and
+truncation, silhouette passes in which up to 24 objects are drawn at once, each into its own bit of the colour
+buffer (logical OR, depth test against the cleared buffer only: every object's coverage is the one it has when
+rendered alone). Closed meshes (watertight, consistently wound outwards) are drawn with back faces culled, which
+halves the fragment work of a software rasteriser and leaves coverage unchanged.
 """
 
 from __future__ import annotations
@@ -47,6 +54,13 @@ def _install_fast_id_pass(renderer, msaa: bool = True) -> None:
             GL.glDepthMask(GL.GL_TRUE)
             GL.glDepthFunc(GL.GL_LESS)
             GL.glDepthRange(0.0, 1.0)
+            if flags & RenderFlags.SEG and getattr(self, "_simgen_bitpass", False):
+                # pyrender clears after this call, but a masked depth buffer is not cleared: clear it here
+                GL.glClearDepth(1.0)
+                GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
+                GL.glDepthMask(GL.GL_FALSE)
+                GL.glEnable(GL.GL_COLOR_LOGIC_OP)
+                GL.glLogicOp(GL.GL_OR)
             return
         orig_configure(flags)
 
@@ -71,6 +85,67 @@ def _install_fast_id_pass(renderer, msaa: bool = True) -> None:
 
     renderer._configure_forward_pass_viewport = types.MethodType(configure, renderer)
     renderer._read_main_framebuffer = types.MethodType(read, renderer)
+    renderer._sorted_mesh_nodes = types.MethodType(_sorted_visible_mesh_nodes, renderer)
+
+
+def _sorted_visible_mesh_nodes(self, scene):
+    """pyrender's draw order (opaque far to near, then transparent far to near) over the visible nodes only.
+
+    pyrender sorts every mesh node of the scene, hidden ones included; with pooled nodes most are hidden, and the
+    pose look-ups and norms of the sort cost more than the draw calls of a small scene. Same order, same image.
+    """
+    cam = scene.get_pose(scene.main_camera_node)[:3, 3]
+    solid, trans = [], []
+    for node in scene.mesh_nodes:
+        mesh = node.mesh
+        if not mesh.is_visible:
+            continue
+        d = scene.get_pose(node)[:3, 3] - cam
+        (trans if mesh.is_transparent else solid).append((-float(np.sqrt(d @ d)), node))
+    solid.sort(key=lambda t: t[0])
+    trans.sort(key=lambda t: t[0])
+    return [n for _, n in solid] + [n for _, n in trans]
+
+
+class _BitPass:
+    """GL state of a silhouette pass: colours ORed into the buffer (one bit per object), depth tested against the
+    cleared buffer only (no depth writes), so every object's coverage is exactly its coverage rendered alone."""
+
+    def __init__(self, renderer) -> None:
+        self.r = renderer
+
+    def __enter__(self):
+        self.r._simgen_bitpass = True
+        return self
+
+    def __exit__(self, *exc):
+        from OpenGL import GL
+
+        self.r._simgen_bitpass = False
+        GL.glDisable(GL.GL_COLOR_LOGIC_OP)
+        GL.glDepthMask(GL.GL_TRUE)
+
+
+def _bit_colour(k: int) -> tuple[int, int, int]:
+    """Id-pass colour with only bit ``k`` (0..23) set: byte k // 8 of (R, G, B) = 1 << (k % 8)."""
+    c = [0, 0, 0]
+    c[k // 8] = 1 << (k % 8)
+    return c[0], c[1], c[2]
+
+
+_BITS_PER_PASS = 24
+# _BIT_TABLE[v, b]: bit b of byte value v
+_BIT_TABLE = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.int64)
+
+
+def bit_counts(bits_rgb: np.ndarray, n: int) -> np.ndarray:
+    """Pixels per bit of an OR-pass image: bits_rgb (H, W, 3) uint8 -> (n,) int64, entry k = pixels with bit k
+    (bit k lives in channel k // 8, bit k % 8). One 256-bin histogram per channel instead of n full-image masks."""
+    out = np.zeros(24, np.int64)
+    for ch in range(min(3, (n + 7) // 8)):
+        hist = np.bincount(bits_rgb[..., ch].ravel(), minlength=256)
+        out[8 * ch:8 * ch + 8] = hist @ _BIT_TABLE
+    return out[:n]
 
 
 def _linear_depth(d: np.ndarray, znear: float, zfar: float) -> np.ndarray:
@@ -83,6 +158,21 @@ def _linear_depth(d: np.ndarray, znear: float, zfar: float) -> np.ndarray:
     return out
 
 
+def is_closed(vertices: np.ndarray, faces: np.ndarray) -> bool:
+    """True when a mesh bounds a volume with outward faces (watertight, consistently wound, positive volume),
+    i.e. its back faces can never be seen from outside: culling them changes no pixel's coverage.
+
+    vertices: (V, 3) float; faces: (F, 3) int. Vertices split for flat shading or UV seams are merged first.
+    """
+    import trimesh
+
+    try:
+        tm = trimesh.Trimesh(vertices=np.asarray(vertices, np.float64), faces=np.asarray(faces), process=True)
+        return bool(tm.is_watertight and tm.is_winding_consistent and tm.volume > 0)
+    except Exception:  # degenerate input: keep both sides
+        return False
+
+
 def _scaled(T: np.ndarray, s: float) -> np.ndarray:
     M = np.array(T, dtype=np.float64, copy=True)
     M[:3, :3] *= s
@@ -92,9 +182,12 @@ def _scaled(T: np.ndarray, s: float) -> np.ndarray:
 class PyrenderRenderer:
     """``with PyrenderRenderer(w, h) as r: r.prepare(catalog, pool_sizes); frame = r.render(scene)``."""
 
-    def __init__(self, width: int, height: int, platform: str = "egl", msaa: bool = True) -> None:
+    def __init__(self, width: int, height: int, platform: str = "egl", msaa: bool = True, cull: bool = True) -> None:
         self.width, self.height, self.platform = int(width), int(height), platform
         self.msaa = bool(msaa)
+        self.cull = bool(cull)
+        self._env_used: list = []
+        self._closed: dict = {}  # node -> closed mesh (back faces culled)
         self._r = None
         self._pyr = None
         self._scene = None
@@ -103,6 +196,7 @@ class PyrenderRenderer:
         self._light_nodes: list = []
         self._cam_node = None
         self._base_colors: dict[int, np.ndarray] = {}
+        self._base_mr: dict[int, tuple[float, float]] = {}
         self.gl_info: dict[str, str] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -141,11 +235,12 @@ class PyrenderRenderer:
             self._r = None
 
     # ------------------------------------------------------------------ set-up
-    def _make_mesh(self, m: MeshData, texture):
+    def _make_mesh(self, m: MeshData, texture, closed: bool = False):
         pyr = self._pyr
+        # closed meshes: back faces culled (never visible; same coverage, half the fragments)
         mat = pyr.MetallicRoughnessMaterial(baseColorFactor=m.base_color.tolist(), metallicFactor=m.metallic,
                                             roughnessFactor=m.roughness, baseColorTexture=texture,
-                                            doubleSided=True)
+                                            doubleSided=not closed)
         prim = pyr.Primitive(positions=m.vertices, normals=m.normals, indices=m.faces,
                              texcoord_0=m.uv if texture is not None else None, material=mat)
         return pyr.Mesh(primitives=[prim], is_visible=False)
@@ -163,10 +258,13 @@ class PyrenderRenderer:
         far = np.eye(4)
         for key, n in list(pool_sizes.items()) + list(env_counts.items()):
             m = catalog[key]
+            closed = self.cull and is_closed(m.vertices, m.faces)
             pool = []
             for _ in range(n):
-                mesh = self._make_mesh(m, textures.get(key))
-                pool.append(self._scene.add(mesh, pose=far))
+                mesh = self._make_mesh(m, textures.get(key), closed)
+                node = self._scene.add(mesh, pose=far)
+                self._closed[node] = closed
+                pool.append(node)
             self._pools[key] = pool
         cam = pyr.IntrinsicsCamera(fx=500, fy=500, cx=self.width / 2, cy=self.height / 2, znear=0.05, zfar=20)
         self._cam_node = self._scene.add(cam, pose=np.eye(4))
@@ -181,12 +279,14 @@ class PyrenderRenderer:
         for key, pool in self._pools.items():
             for node in pool:
                 node.mesh.is_visible = False
+        self._env_used = []
         for key, T in scene.environment:
             i = used.get(key, 0)
             node = self._pools[key][i]
             used[key] = i + 1
             node.mesh.is_visible = True
-            sc.set_pose(node, T)
+            self._pose(node, np.asarray(T, np.float64))
+            self._env_used.append(node)
         for obj in scene.objects:
             pool = self._pools.get(obj.asset_key)
             i = used.get(obj.asset_key, 0)
@@ -198,13 +298,13 @@ class PyrenderRenderer:
             node.mesh.is_visible = True
             mat = node.mesh.primitives[0].material
             base = self._base_colors.setdefault(id(mat), np.array(mat.baseColorFactor, np.float64))
+            base_mr = self._base_mr.setdefault(id(mat), (float(mat.metallicFactor), float(mat.roughnessFactor)))
             cf = obj.color_factor if obj.color_factor is not None else np.ones(4)
             mat.baseColorFactor = np.clip(base * np.asarray(cf, np.float64), 0, 1)
-            if obj.metallic is not None:
-                mat.metallicFactor = float(obj.metallic)
-            if obj.roughness is not None:
-                mat.roughnessFactor = float(obj.roughness)
-            sc.set_pose(node, _scaled(obj.T_world_obj, obj.scale))
+            # unset overrides fall back to the asset's own values (never to the previous sample's)
+            mat.metallicFactor = float(obj.metallic) if obj.metallic is not None else base_mr[0]
+            mat.roughnessFactor = float(obj.roughness) if obj.roughness is not None else base_mr[1]
+            self._pose(node, _scaled(obj.T_world_obj, obj.scale))
             id_nodes[obj.instance_id] = node
         # camera
         c = scene.camera
@@ -231,20 +331,72 @@ class PyrenderRenderer:
         sc.bg_color = np.concatenate([np.asarray(scene.bg_color, np.float64), [1.0]])
         return id_nodes
 
+    def _pose(self, node, T: np.ndarray) -> None:
+        """Place a node; a mirroring pose (det < 0) flips the winding, so such a node is drawn double-sided."""
+        self._scene.set_pose(node, T)
+        if self._closed.get(node, False):
+            node.mesh.primitives[0].material.doubleSided = bool(np.linalg.det(T[:3, :3]) < 0)
+
     def _check_size(self, c: Camera) -> None:
         if (c.width, c.height) != (self.width, self.height):
             raise RenderError(f"camera is {c.width}x{c.height} but the renderer is {self.width}x{self.height}")
 
     def render(self, scene: Scene) -> tuple[Frame, dict]:
-        """Colour + depth pass and an instance-id pass. Returns (Frame, {instance_id: node handle})."""
+        """Colour + depth pass and an instance-id pass. Returns (Frame, {instance_id: node handle}).
+
+        The id pass draws the environment (table, walls) in id 0, so object parts hidden by it (e.g. sunk a
+        millimetre into the table) are not labelled as visible.
+        """
         pyr = self._pyr
         id_nodes = self._set_scene(scene)
         rgb, depth = self._r.render(self._scene)
-        seg_map = {node: encode_ids(iid) for iid, node in id_nodes.items()}
+        seg_map = {node: (0, 0, 0) for node in self._env_used}
+        seg_map.update({node: encode_ids(iid) for iid, node in id_nodes.items()})
         seg, _ = self._r.render(self._scene, flags=pyr.RenderFlags.SEG, seg_node_map=seg_map)
         frame = Frame(rgb=np.ascontiguousarray(rgb, dtype=np.uint8), depth=depth.astype(np.float32),
                       instance_ids=decode_ids(seg))
         return frame, id_nodes
+
+    def silhouette_bits(self, nodes: list, camera: Optional[Camera] = None) -> list[np.ndarray]:
+        """Silhouettes of many objects, each as if rendered alone, in ceil(len(nodes) / 24) passes.
+
+        Returns one (H, W, 3) uint8 image per pass: object ``nodes[24 * p + k]`` covers the pixels of image ``p``
+        with bit k % 8 of channel k // 8 set (see :func:`bit_counts`). ``camera`` overrides the scene camera's
+        intrinsics (same image size), e.g. a wider view for truncation.
+        """
+        pyr = self._pyr
+        cam = self._cam_node.camera
+        saved = (cam.fx, cam.fy, cam.cx, cam.cy)
+        if camera is not None:
+            cam.fx, cam.fy, cam.cx, cam.cy = camera.fx, camera.fy, camera.cx, camera.cy
+        out = []
+        try:
+            for start in range(0, len(nodes), _BITS_PER_PASS):
+                batch = nodes[start:start + _BITS_PER_PASS]
+                seg_map = {node: _bit_colour(k) for k, node in enumerate(batch)}
+                with _BitPass(self._r._renderer):
+                    seg, _ = self._r.render(self._scene, flags=pyr.RenderFlags.SEG, seg_node_map=seg_map)
+                out.append(seg)
+        finally:
+            cam.fx, cam.fy, cam.cx, cam.cy = saved
+        return out
+
+    def silhouette_areas(self, nodes: list, camera: Optional[Camera] = None,
+                         window: Optional[tuple[int, int, int, int]] = None) -> tuple[list[int], list[int]]:
+        """Pixel counts of each node's silhouette rendered alone: (total, inside ``window`` = (x0, y0, x1, y1),
+        exclusive ends; equal to total without a window)."""
+        totals: list[int] = []
+        inside: list[int] = []
+        for p, bits in enumerate(self.silhouette_bits(nodes, camera)):
+            n = min(_BITS_PER_PASS, len(nodes) - p * _BITS_PER_PASS)
+            t = bit_counts(bits, n)
+            totals.extend(int(v) for v in t)
+            if window is None:
+                inside.extend(int(v) for v in t)
+            else:
+                x0, y0, x1, y1 = window
+                inside.extend(int(v) for v in bit_counts(np.ascontiguousarray(bits[y0:y1, x0:x1]), n))
+        return totals, inside
 
     def render_alone(self, node, camera: Optional[Camera] = None) -> np.ndarray:
         """Silhouette of one object with every other object removed: (H, W) bool.
