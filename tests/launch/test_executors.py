@@ -51,6 +51,22 @@ def test_workers_2_same_bytes_and_progress_per_sample(reference, compose_cfg, ha
     assert len(updates) >= 6  # per sample (a late message is settled at its shard's end), not 4 per-shard jumps
 
 
+def test_shard_order_in_one_process_does_not_change_bytes(reference, compose_cfg, hashes, tmp_path, tiny_overrides,
+                                                           monkeypatch):
+    """A worker renders whichever shards it is handed, in any order: no state may leak from one sample into the
+    next (e.g. a material override left over from the previous sample). Reversed shard order, one process."""
+    import simgen.launch as launch
+    from simgen.dataset import render_dataset
+
+    real = launch.run_shards
+    monkeypatch.setattr(launch, "run_shards",
+                        lambda cfg, spec, shards, *a, **k: real(cfg, spec, list(reversed(shards)), *a, **k))
+    ref_dir, ref = reference
+    out = tmp_path / "reversed"
+    render_dataset(compose_cfg(tiny_overrides + [f"output_dir={out}"]))
+    assert hashes(out) == ref
+
+
 def test_ray_executor_same_bytes(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
     ray = pytest.importorskip("ray", reason="executor=ray needs the extra: pip install 'simgen[ray]'")
     from simgen.dataset import render_dataset
