@@ -239,7 +239,7 @@ def to_markdown(summary: dict, title: str = "Sweep summary") -> str:
 # ---------------------------------------------------------------------- plots
 
 def plot_summary(summary: dict, out_dir: Path) -> list[Path]:
-    """Bar charts: mAP/AP50 per setting, FID and KID per setting, ablation deltas. [] without matplotlib."""
+    """Bar charts: summary.png (mAP and KID per run), map.png (mAP/AP50), fid_kid.png, ablation.png (deltas). [] without matplotlib."""
     try:
         import matplotlib
 
@@ -278,6 +278,15 @@ def plot_summary(summary: dict, out_dir: Path) -> list[Path]:
         barh(axes[1], [r.get("kid") for r in rows], "KID", "{:.4f}")
         fig.tight_layout()
         paths.append(out_dir / "fid_kid.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    if rows and any(_num(r.get(m)) is not None for r in rows for m in ("map", "kid")):
+        # the overview: detection quality on real photos next to distribution distance, one bar per run
+        fig, axes = plt.subplots(1, 2, figsize=(11, h), sharey=True)
+        barh(axes[0], [r.get("map") for r in rows], "mAP@[.5:.95] (real test set; higher = better)", "{:.3f}")
+        barh(axes[1], [r.get("kid") for r in rows], "KID (synthetic vs real; lower = closer)", "{:.4f}")
+        fig.tight_layout()
+        paths.append(out_dir / "summary.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
     abl = [d for d in summary["ablation"] if d.get("d_map") is not None or d.get("d_fid") is not None]

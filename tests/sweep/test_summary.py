@@ -82,7 +82,7 @@ def test_plots_and_cli(tmp_path):
                         str(tmp_path / "sum")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "| lighting |" in r.stdout
-    for name in ("summary.csv", "summary.md", "summary.json", "ablation.csv", "map.png", "fid_kid.png",
+    for name in ("summary.csv", "summary.md", "summary.json", "ablation.csv", "summary.png", "map.png", "fid_kid.png",
                  "ablation.png"):
         assert (tmp_path / "sum" / name).is_file(), name
     r = subprocess.run([sys.executable, "-m", "simgen.cli.main", "sweep-summary", str(tmp_path / "sum")],
