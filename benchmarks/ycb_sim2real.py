@@ -139,8 +139,9 @@ def main() -> None:
         f"{rep['n_test_objects']} objects) ==",
         f"mAP@[.5:.95] {fmt(rep['map'])}  AP50 {fmt(rep['ap50'])}  AP75 {fmt(rep['ap75'])}",
         "per-class AP: " + ", ".join(f"{k} {fmt(v['ap'])}" for k, v in rep["per_class"].items()),
-        f"FID {fmt(rep['fid'])}  KID {fmt(rep['kid'])} ± {fmt(fi.get('kid_std'))}  (N synthetic {fi.get('n_synthetic')},"
-        f" real {fi.get('n_real')}, {fi.get('resolution')}px, {fi.get('resize')}; headline {fi.get('headline')})",
+        "FID/KID off" if not fi else f"FID {fmt(rep['fid'])}  KID {fmt(rep['kid'])} ± {fmt(fi.get('kid_std'))}  (N "
+        f"{'synthetic' if syn is not None else 'real train'} {fi.get('n_synthetic')}, real test {fi.get('n_real')}, "
+        f"{fi.get('resolution')}px, {fi.get('resize')}; headline {fi.get('headline')})",
         f"train images {rep['n_train_images']}, iterations {rep['iterations']} x batch {settings.batch_size}, "
         f"image size {rep['image_size']}, train time {rep['train_time_s']:.0f} s "
         f"({rep['training']['images_per_second'] or 0:.2f} img/s), device {rep['device']}"

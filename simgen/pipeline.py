@@ -16,7 +16,7 @@ import numpy as np
 
 from simgen.config import RenderAppConfig
 from simgen.errors import ConfigError
-from simgen.labels.extract import Instance, border_touching, extract, instance_stats, occlusion_candidates
+from simgen.labels.extract import Instance, border_touching, extract, instance_stats
 from simgen.scene.catalog import SURFACE_KEY, WALL_KEY, AssetCatalog
 from simgen.scene.model import Camera, Scene
 from simgen.scene.spec import SceneSpec, load_scene, resolve_scene_path
@@ -132,29 +132,30 @@ class Generator:
 
 def label_frame(renderer, scene: Scene, frame, id_nodes: dict, min_visibility: float = 0.1,
                 min_area: int = 1) -> list[Instance]:
-    """Exact labels of one rendered frame (extra silhouette renders only where they are needed).
+    """Exact labels of one rendered frame.
 
-    Visibility: objects that may be occluded (a closer instance borders them) are rendered alone; the others are
-    fully visible by construction. Truncation: objects touching the border are rendered alone in a 2x wider view
-    at the same image size (half resolution), so their silhouette outside the image is counted.
+    Visibility: every labelled object in view is rendered alone, all in one silhouette pass (one bit per object,
+    see ``PyrenderRenderer.silhouette_areas``), so occlusion by anything (other objects, distractors, the table)
+    is counted. Truncation: objects touching the border are rendered alone in a 2x wider view at the same image
+    size (half resolution), so their silhouette outside the image is counted (a second pass).
     """
-    ids, depth = frame.instance_ids, frame.depth
+    ids = frame.instance_ids
     stats = instance_stats(ids)
     categories = {o.instance_id: o.category for o in scene.objects if o.category is not None}
-    present = {i for i in stats if i in categories}
+    present = sorted(i for i in stats if i in categories)
     amodal: dict[int, int] = {}
-    for iid in sorted(occlusion_candidates(ids, depth) & present):
-        amodal[iid] = int(renderer.render_alone(id_nodes[iid]).sum())
+    if present:
+        totals, _ = renderer.silhouette_areas([id_nodes[i] for i in present])
+        amodal = dict(zip(present, totals))
     trunc: dict[int, float] = {}
     c = scene.camera
-    touching = border_touching(stats, c.height, c.width) & present
+    touching = sorted(border_touching(stats, c.height, c.width) & set(present))
     if touching:
         wide = Camera(fx=c.fx / 2, fy=c.fy / 2, cx=c.cx / 2 + c.width / 4, cy=c.cy / 2 + c.height / 4,
                       width=c.width, height=c.height, znear=c.znear, zfar=c.zfar, T_world_cam=c.T_world_cam)
         x0, y0 = c.width // 4, c.height // 4
-        for iid in sorted(touching):
-            m = renderer.render_alone(id_nodes[iid], wide)
-            total = int(m.sum())
-            inside = int(m[y0:y0 + c.height // 2, x0:x0 + c.width // 2].sum())
-            trunc[iid] = 0.0 if total == 0 else max(0.0, 1.0 - inside / total)
+        totals, inside = renderer.silhouette_areas([id_nodes[i] for i in touching], wide,
+                                                   (x0, y0, x0 + c.width // 2, y0 + c.height // 2))
+        for iid, total, n_in in zip(touching, totals, inside):
+            trunc[iid] = 0.0 if total == 0 else max(0.0, 1.0 - n_in / total)
     return extract(ids, categories, amodal, trunc, min_visibility, min_area, stats=stats)

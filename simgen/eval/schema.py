@@ -110,6 +110,9 @@ class ScoreSettings:
     resume: bool = True
     # DataLoader worker processes (0 = load in the main process).
     num_workers: int = 0
+    # torch CPU threads for training/inference; 0 = torch's default (all cores). 1 behaves far better than the
+    # default on a machine shared with other busy processes.
+    num_threads: int = 0
     # Evaluation: keep detections above this score, at most max_detections per image.
     score_threshold: float = 0.01
     max_detections: int = 100
@@ -146,6 +149,8 @@ class ScoreSettings:
         for key, value in positive.items():
             if not value > 0:
                 raise ScoreError(f"score.{key}={value} must be > 0")
+        if self.num_threads < 0 or self.num_workers < 0:
+            raise ScoreError("score.num_threads and score.num_workers must be >= 0 (0 = default)")
         if not 0.0 <= self.mix_ratio <= 1.0:
             raise ScoreError(f"score.mix_ratio={self.mix_ratio} must be in [0, 1] (fraction of synthetic samples)")
         if not 0 <= self.trainable_backbone_layers <= 5:

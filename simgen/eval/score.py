@@ -93,6 +93,22 @@ def score_datasets(synthetic_dir: str | Path | None, real_dir: str | Path, outpu
         ScoreError: bad input (missing/invalid COCO, no images, no common categories, ...).
     """
     import torch
+
+    s = settings or ScoreSettings()
+    s.validate()
+    threads_before = torch.get_num_threads()
+    if s.num_threads > 0:
+        torch.set_num_threads(s.num_threads)
+    try:
+        return _score(synthetic_dir, real_dir, output_dir, s, real_train_dir=real_train_dir, seed=seed,
+                      device=device, extractor=extractor)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _score(synthetic_dir, real_dir, output_dir, s: ScoreSettings, *, real_train_dir, seed: int, device: str,
+           extractor: Any) -> dict:
+    import torch
     import torchvision
 
     from simgen.eval import coverage as cov
@@ -102,8 +118,6 @@ def score_datasets(synthetic_dir: str | Path | None, real_dir: str | Path, outpu
     from simgen.eval.report import write_json, write_report
     from simgen.eval.train import predict, resolve_device, train_detector
 
-    s = settings or ScoreSettings()
-    s.validate()
     t_start = time.perf_counter()
     _check_dirs(synthetic_dir, real_dir, real_train_dir, s.protocol)
     real = load_coco(real_dir, "real")
@@ -157,7 +171,8 @@ def score_datasets(synthetic_dir: str | Path | None, real_dir: str | Path, outpu
     # checkpoints resume only a run with the same data and training settings
     train_keys = {k: v for k, v in dataclasses.asdict(s).items()
                   if k not in ("fid", "coverage", "coverage_max_images", "n_draw", "draw_threshold", "log_every",
-                               "resume", "checkpoint_every", "num_workers", "score_threshold", "max_detections")}
+                               "resume", "checkpoint_every", "num_workers", "num_threads", "score_threshold",
+                               "max_detections")}
     fp_base = json.dumps([train_keys, str(synthetic_dir), str(real_train_dir), list(labels.names)], sort_keys=True)
     results = []
     for k, (tag, sources, weights, iters, lr) in enumerate(phases):

@@ -9,6 +9,7 @@ at the next sample), so a parent killed with ``kill -9`` leaves no orphan writin
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -107,6 +108,25 @@ def _drain(q, sp: ShardProgress) -> None:
         sp.sample(shard_id, n)
 
 
+@contextlib.contextmanager
+def standard_start_method():
+    """Spawned children re-apply the parent's *global* start method; inside a joblib/loky worker (Hydra's joblib
+    launcher) that is ``loky``, which a plain child cannot resolve (it dies, the pool respawns it forever). Use
+    ``spawn`` as the global method while the pool starts its workers, then put the previous one back."""
+    cur = mp.get_start_method(allow_none=True)
+    if cur in (None, "spawn", "fork", "forkserver"):
+        yield
+        return
+    mp.set_start_method("spawn", force=True)
+    try:
+        yield
+    finally:
+        try:
+            mp.set_start_method(cur, force=True)
+        except ValueError:
+            pass
+
+
 def run_local(cfg: RenderAppConfig, spec: SceneSpec, shards: list, out: Path, n_samples: int) -> dict:
     from simgen.dataset import run_shard
     from simgen.pipeline import Generator
@@ -123,10 +143,11 @@ def run_local(cfg: RenderAppConfig, spec: SceneSpec, shards: list, out: Path, n_
             return gl
         ctx = mp.get_context("spawn")
         n = min(cfg.workers, len(shards))
-        q = ctx.Queue()
         sp = ShardProgress(prog)
-        pool = ctx.Pool(n, initializer=_init_worker,
-                        initargs=(cfg, spec, logging.getLogger().level, q, os.getpid()))
+        with standard_start_method():
+            q = ctx.Queue()
+            pool = ctx.Pool(n, initializer=_init_worker,
+                            initargs=(cfg, spec, logging.getLogger().level, q, os.getpid()))
         try:
             it = pool.imap_unordered(_work, [(s, str(out)) for s in shards])
             remaining = len(shards)

@@ -35,6 +35,8 @@ def test_settings_validation():
         ScoreSettings(mix_ratio=1.5)
     with pytest.raises(ScoreError, match="scale_min"):
         ScoreSettings(augment=AugmentSettings(scale_min=2.0, scale_max=1.0))
+    with pytest.raises(ScoreError, match="num_threads"):
+        ScoreSettings(num_threads=-1)
     assert ScoreSettings(image_size=480).resolved_max_size == 640
     assert ScoreSettings(image_size=256).resolved_max_size == 352
 
@@ -78,8 +80,13 @@ def test_protocols_run(toy_coco, tmp_path, protocol):
     syn = toy_coco("syn", n_images=6, size=(128, 96))
     rtrain = toy_coco("rtrain", n_images=4, size=(128, 96), seed=2, visibility=False)
     real = toy_coco("real", n_images=4, size=(128, 96), seed=3, visibility=False)
-    rep = score_datasets(syn, real, tmp_path / "out", tiny_settings(protocol=protocol, finetune_iterations=2),
+    import torch
+
+    threads = torch.get_num_threads()
+    rep = score_datasets(syn, real, tmp_path / "out",
+                         tiny_settings(protocol=protocol, finetune_iterations=2, num_threads=1),
                          real_train_dir=rtrain, seed=1, device="cpu")
+    assert torch.get_num_threads() == threads and rep["torch_threads"] == 1
     assert REPORT_KEYS <= rep.keys()
     assert rep["protocol"] == protocol
     expect = {"real": 2, "synthetic_then_real": 4, "mixed": 2}[protocol]

@@ -1,0 +1,66 @@
+"""Physics: hull simplification and the reused pybullet client (no GL)."""
+
+import numpy as np
+import pytest
+
+from simgen.physics.settle import HULL_MAX_VERTICES, simplify_hull
+
+
+def _outside(points, hull_points):
+    from scipy.spatial import ConvexHull
+
+    eq = ConvexHull(hull_points).equations
+    return (points @ eq[:, :3].T + eq[:, 3]).max(axis=1).max()
+
+
+def test_simplify_hull_small_inputs_unchanged():
+    box = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
+    assert np.array_equal(simplify_hull(box), box)
+
+
+def test_simplify_hull_bounds_vertices_and_error():
+    import trimesh
+
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=0.04).vertices  # 2562 points
+    s = simplify_hull(sphere)
+    assert len(s) <= HULL_MAX_VERTICES
+    assert set(map(tuple, s)) <= set(map(tuple, sphere))  # a subset: an inner approximation
+    assert _outside(sphere, s) < 0.0015  # 1.5 mm on a 4 cm sphere (the worst shape for a polyhedron)
+    # deterministic
+    assert np.array_equal(s, simplify_hull(sphere.copy()))
+    # a tolerance stop: a finely tessellated box needs only its corners
+    box = trimesh.creation.box(extents=[0.1, 0.05, 0.02]).subdivide().subdivide().vertices
+    sb = simplify_hull(box, max_vertices=64, tolerance=1e-6)
+    assert len(sb) <= 26 and _outside(box, sb) <= 1e-6
+
+
+def test_simplify_hull_flat_input_kept():
+    flat = np.array([[x, y, 0.0] for x in np.linspace(0, 1, 20) for y in np.linspace(0, 1, 20)])
+    assert len(simplify_hull(flat, max_vertices=16)) == len(flat)
+
+
+def test_reused_client_results_independent_of_history():
+    """Sample k settled after others equals sample k settled in a fresh world (byte-identical poses)."""
+    from simgen.physics.settle import PhysicsWorld
+    from simgen.pipeline import sample_rng
+    from simgen.randomize.scene_sampler import sample_scene
+    from simgen.scene.catalog import AssetCatalog
+    from simgen.scene.spec import load_scene, resolve_scene_path
+    from simgen.paths import assets_dir, scenes_dir
+
+    spec = load_scene(resolve_scene_path("default", scenes_dir()))
+    cat = AssetCatalog.from_spec(spec, assets_dir())
+
+    def settle(world, i):
+        scene = sample_scene(spec, cat, sample_rng(0, i), 320, 240)
+        half = (spec.surface.size[0] / 2, spec.surface.size[1] / 2)
+        out = world.settle(scene, cat, spec.physics, surface_half_extent=half)
+        return [o.T_world_obj.copy() for o in out.objects]
+
+    with PhysicsWorld() as w:
+        seq = [settle(w, i) for i in range(4)]
+        n_bodies = w._p.getNumBodies(physicsClientId=w._client)
+    with PhysicsWorld() as w2:
+        alone = settle(w2, 3)
+    assert len(alone) == len(seq[3]) and all(np.array_equal(a, b) for a, b in zip(alone, seq[3]))
+    assert n_bodies == 5 + len(seq[3])  # ground + 4 rims + the last sample's objects: earlier ones were freed
