@@ -115,7 +115,6 @@ def main() -> None:
 
         r._r.render = render
         T.wrap(pl, "instance_stats", "labels: stats + occlusion + extract")
-        T.wrap(pl, "occlusion_candidates", "labels: stats + occlusion + extract")
         T.wrap(pl, "extract", "labels: stats + occlusion + extract")
         T.wrap(atomic, "write_png", "write: PNG encode + write")
         T.wrap(ds, "annotation_entry", "write: COCO entries (polygons)")
