@@ -156,3 +156,35 @@ def test_environment_hides_what_it_covers_in_the_id_map(rig):
     (inst,) = label_frame(r, table, frame1, nodes1, 0.0, 1)
     assert inst.area == a1
     assert inst.visibility == pytest.approx(a1 / a0, abs=1e-3)
+
+
+@pytest.mark.gl
+def test_static_light_shader_matches_pyrenders_stock_shader(rig):
+    """The colour pass compiled per light count gives pyrender's image (rounding aside) for every light mix."""
+    from pyrender.shader_program import ShaderProgramCache
+
+    from simgen.render.pyrender_backend import _static_light_cache
+
+    r, cat = rig
+    rr = r._r._renderer
+    objs = _pile(cat, 6, np.random.default_rng(3))
+    up = pose(np.eye(3), [0.2, -0.2, 0.4])
+    mixes = [["directional"], ["point", "point", "spot"], ["directional", "point", "spot", "spot"], [],
+             ["directional"] * 5]  # more than pyrender's 4 of a kind: it binds 4
+    saved = rr._program_cache
+    try:
+        for kinds in mixes:
+            lights = [Light(k, np.array([1.0, 0.9, 0.8]), 2.0 if k == "directional" else 4.0, up) for k in kinds]
+            scene = Scene(objects=objs, camera=_camera(), lights=lights, ambient=np.full(3, 0.2),
+                          bg_color=np.zeros(3), environment=[])
+            imgs = []
+            for cache in (ShaderProgramCache(), _static_light_cache(lambda: r._scene)):
+                rr._program_cache = cache
+                imgs.append(r.render(scene)[0].rgb.astype(int))
+                cache.clear()
+            assert imgs[0].max() > 40, kinds  # lit
+            assert np.abs(imgs[0] - imgs[1]).max() <= 2, kinds
+    finally:
+        rr._program_cache = saved
+    # the renderer's own cache is the static one and compiled one program per light mix it met
+    assert type(saved).__name__ == "_Cache"
