@@ -47,6 +47,8 @@ class ExportConfig:
     format: str = "coco"
     # PNG zlib level 0-9 (1 = fast, files ~10% larger than 9).
     png_compression: int = 1
+    # zlib strategy: rle (fast and small on rendered images, depth and id maps), default, filtered, huffman.
+    png_strategy: str = "rle"
     # Write depth maps as 16-bit PNG in millimetres under depth/.
     depth: bool = True
     # Write instance-id maps as 16-bit PNG under instances/ (0 = background).

@@ -65,6 +65,9 @@ def validate_job(cfg: RenderAppConfig) -> None:
         raise ConfigError(f"labels.min_visibility must be in [0, 1], got {cfg.labels.min_visibility}; e.g. labels.min_visibility=0.1")
     if not 0 <= cfg.export.png_compression <= 9:
         raise ConfigError(f"export.png_compression must be 0..9, got {cfg.export.png_compression}; e.g. export.png_compression=1")
+    if cfg.export.png_strategy not in atomic.PNG_STRATEGIES:
+        raise ConfigError(f"export.png_strategy must be one of {', '.join(atomic.PNG_STRATEGIES)}, got "
+                          f"{cfg.export.png_strategy!r}; e.g. export.png_strategy=rle")
     from simgen.render.gl import PLATFORMS
 
     if cfg.render.platform not in PLATFORMS:
@@ -276,16 +279,16 @@ def write_sample(out: Path, sample, categories: list[str], cfg: RenderAppConfig)
     ex = cfg.export
     iid = sample.image_id
     name = image_file_name(iid)
-    atomic.write_png(out / "images" / name, sample.rgb, ex.png_compression)
+    atomic.write_png(out / "images" / name, sample.rgb, ex.png_compression, ex.png_strategy)
     extra = {}
     if ex.depth:
         (out / "depth").mkdir(exist_ok=True)
         mm = np.clip(np.round(sample.depth * 1000.0), 0, 65535).astype(np.uint16)
-        atomic.write_png(out / "depth" / name, mm, ex.png_compression)
+        atomic.write_png(out / "depth" / name, mm, ex.png_compression, ex.png_strategy)
         extra["depth_file"] = f"depth/{name}"
     if ex.instance_maps:
         (out / "instances").mkdir(exist_ok=True)
-        atomic.write_png(out / "instances" / name, sample.instance_ids.astype(np.uint16), ex.png_compression)
+        atomic.write_png(out / "instances" / name, sample.instance_ids.astype(np.uint16), ex.png_compression, ex.png_strategy)
         extra["instances_file"] = f"instances/{name}"
     cam = sample.scene.camera
     img = image_entry(iid, cam.width, cam.height, cam.K, cam.T_world_cam, sample.index, extra)

@@ -35,15 +35,25 @@ def write_json(path: Path, obj: Any, indent: int | None = None) -> None:
     write_bytes(path, (text + "\n").encode("utf-8"))
 
 
-def write_png(path: Path, image, compression: int = 1) -> None:
-    """image: (H, W, 3) uint8 RGB, or (H, W) uint8/uint16."""
+PNG_STRATEGIES = ("rle", "default", "filtered", "huffman")
+
+
+def write_png(path: Path, image, compression: int = 1, strategy: str = "rle") -> None:
+    """image: (H, W, 3) uint8 RGB, or (H, W) uint8/uint16.
+
+    ``strategy`` is zlib's: ``rle`` (matches of distance 1 only) is both faster and smaller than ``default`` on
+    rendered images with sensor noise (measured at 640x480: 15 vs 18 ms, 423 vs 502 KB) and on depth and id maps.
+    """
     import cv2
     import numpy as np
 
     arr = np.asarray(image)
     if arr.ndim == 3:
         arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
+    codes = {"rle": cv2.IMWRITE_PNG_STRATEGY_RLE, "default": cv2.IMWRITE_PNG_STRATEGY_DEFAULT,
+             "filtered": cv2.IMWRITE_PNG_STRATEGY_FILTERED, "huffman": cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY}
+    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, int(compression),
+                                         cv2.IMWRITE_PNG_STRATEGY, codes[strategy]])
     if not ok:
         raise OutputError(f"PNG encoding failed for {path}")
     write_bytes(path, buf.tobytes())

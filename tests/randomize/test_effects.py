@@ -131,6 +131,34 @@ def test_sensor_identity_settings_and_strong_noise():
     assert np.abs(np.diff(a.astype(float), axis=1)).mean() < np.abs(np.diff(rgb.astype(float), axis=1)).mean()
 
 
+def test_fast_normal_and_to_u8():
+    from simgen.randomize.imaging import fast_normal, to_u8
+
+    z = fast_normal(np.random.default_rng(0), (300, 400, 3))
+    assert z.dtype == np.float32 and z.shape == (300, 400, 3)
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01 and 0.9 < (np.abs(z) < 1).mean() / 0.6827 < 1.05
+    assert np.array_equal(z, fast_normal(np.random.default_rng(0), (300, 400, 3)))
+    x = np.array([-3.0, -0.4, 0.2, 0.6, 127.49, 254.6, 300.0, 1e9], np.float32)
+    assert to_u8(x).tolist() == [0, 0, 0, 1, 127, 255, 255, 255]
+    assert x[0] == -3.0  # input untouched
+
+
+@pytest.mark.parametrize("photons", [20.0, 600.0])  # exact Poisson (few photons) and its Gaussian limit
+def test_low_light_counts_have_poisson_mean_and_variance(photons):
+    from simgen.randomize.families import weather
+    from simgen.randomize.imaging import srgb_to_linear
+
+    rgb = np.full((200, 300, 3), 180, np.uint8)
+    c = lambda v: Dist("const", value=v)  # noqa: E731
+    cfg = WeatherConfig(enabled=True, low_light_gain=c(1.0), low_light_photons=c(photons),
+                        low_light_read_noise=c(0.0))
+    out = weather.low_light(rgb, cfg, np.random.default_rng(0))
+    lam = float(srgb_to_linear(np.uint8([180]))[0]) * photons
+    counts = (np.clip(out, 0, 255) / 255.0) ** 2.2 * photons  # back to photon counts (up to 8-bit rounding)
+    assert counts.mean() == pytest.approx(lam, rel=0.03)
+    assert counts.var() == pytest.approx(lam, rel=0.15)
+
+
 def _defect_frame():
     """A 6 cm box lying on the ground, seen from above at an angle: depth, ids (object id 1), scene, catalog."""
     import trimesh

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simgen.randomize.imaging import srgb_to_linear, to_u8
+from simgen.randomize.imaging import _TO_LINEAR, fast_normal, srgb_to_linear, to_u8
 from simgen.randomize.schema import SensorConfig
 
 
@@ -51,19 +51,27 @@ def apply(rgb: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) -> np.nd
     p_jpeg = float(cfg.jpeg_probability.sample(rng))
     noise_seed = int(rng.integers(1 << 62))
 
-    lin = srgb_to_linear(rgb) * np.float32(2.0 ** ev)
-    if u_defocus < p_defocus and defocus >= 0.5:
-        lin = cv2.filter2D(lin, -1, disk_kernel(defocus), borderType=cv2.BORDER_REFLECT)
-    if u_motion < p_motion and motion >= 1.5:
-        lin = cv2.filter2D(lin, -1, line_kernel(motion, angle), borderType=cv2.BORDER_REFLECT)
+    blur = (u_defocus < p_defocus and defocus >= 0.5) or (u_motion < p_motion and motion >= 1.5)
     nrng = np.random.Generator(np.random.PCG64(noise_seed))
-    if u_shot < p_shot:  # Poisson shot noise, in its Gaussian form (variance = signal; photons >> 1)
-        lin = np.clip(lin, 0, 1)
-        z = nrng.standard_normal(lin.shape, dtype=np.float32)
-        lin = lin + np.sqrt(lin * np.float32(1.0 / photons)) * z
-    out = np.power(np.clip(lin, 0.0, 1.0), np.float32(1.0 / (2.2 * gamma))) * np.float32(255.0)
+    inv_gamma = np.float32(1.0 / (2.2 * gamma))
+    if not blur and not u_shot < p_shot:
+        # a per-value map (exposure, clip, gamma): one 256-entry table instead of per-pixel powers
+        lut = np.power(np.clip(_TO_LINEAR * np.float32(2.0 ** ev), 0.0, 1.0), inv_gamma) * np.float32(255.0)
+        out = lut[rgb]
+    else:
+        lin = srgb_to_linear(rgb) * np.float32(2.0 ** ev)
+        if u_defocus < p_defocus and defocus >= 0.5:
+            lin = cv2.filter2D(lin, -1, disk_kernel(defocus), borderType=cv2.BORDER_REFLECT)
+        if u_motion < p_motion and motion >= 1.5:
+            lin = cv2.filter2D(lin, -1, line_kernel(motion, angle), borderType=cv2.BORDER_REFLECT)
+        np.clip(lin, 0.0, 1.0, out=lin)
+        if u_shot < p_shot:  # Poisson shot noise, in its Gaussian form (variance = signal; photons >> 1)
+            lin += np.sqrt(lin * np.float32(1.0 / photons)) * fast_normal(nrng, lin.shape)
+            np.clip(lin, 0.0, 1.0, out=lin)
+        out = np.power(lin, inv_gamma)
+        out *= np.float32(255.0)
     if read > 0:
-        out += nrng.standard_normal(out.shape, dtype=np.float32) * np.float32(read)
+        out += fast_normal(nrng, out.shape) * np.float32(read)
     out = to_u8(out)
     if u_jpeg < p_jpeg:
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
