@@ -49,6 +49,8 @@ class ExportConfig:
     png_compression: int = 1
     # zlib strategy: rle (fast and small on rendered images, depth and id maps), default, filtered, huffman.
     png_strategy: str = "rle"
+    # Encode and write sample i in a writer thread while sample i + 1 renders (same files; faster on 1 worker).
+    async_write: bool = True
     # Write depth maps as 16-bit PNG in millimetres under depth/.
     depth: bool = True
     # Write instance-id maps as 16-bit PNG under instances/ (0 = background).

@@ -101,6 +101,7 @@ def output_config(cfg: RenderAppConfig) -> dict:
     for k in _RUNTIME_KEYS:
         d.pop(k, None)
     d.pop("executor", None)
+    d["export"].pop("async_write", None)  # how files are written, not what is written
     return d
 
 
@@ -301,15 +302,43 @@ def write_sample(out: Path, sample, categories: list[str], cfg: RenderAppConfig)
 
 
 def run_shard(gen, shard: Shard, out: Path, on_sample: Optional[Callable[[int], None]] = None) -> dict:
-    """Render and write every sample of a shard, then mark it finished. Returns counts."""
+    """Render and write every sample of a shard, then mark it finished. Returns counts.
+
+    With ``export.async_write`` (default) one writer thread encodes and writes sample i (PNG encoding and contour
+    tracing release the GIL) while the caller renders sample i + 1; at most two samples wait, so memory stays
+    bounded. The files and entries are the same either way, and the shard is marked finished only after all its
+    files are written; a writer error is raised here, in the caller.
+    """
     images, anns = [], []
-    for i in shard.indices:
-        sample = gen.generate(i)
-        img, a = write_sample(out, sample, gen.categories, gen.cfg)
+    cfg = gen.cfg
+
+    def done(result) -> None:
+        img, a = result
         images.append(img)
         anns.extend(a)
         if on_sample is not None:
             on_sample(1)
+
+    if getattr(cfg.export, "async_write", False) and len(shard.indices) > 1:
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        pending: deque = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="simgen-writer") as pool:
+            try:
+                for i in shard.indices:
+                    sample = gen.generate(i)
+                    while len(pending) >= 2:
+                        done(pending.popleft().result())
+                    pending.append(pool.submit(write_sample, out, sample, gen.categories, cfg))
+                while pending:
+                    done(pending.popleft().result())
+            finally:
+                for f in pending:
+                    f.cancel()
+    else:
+        for i in shard.indices:
+            done(write_sample(out, gen.generate(i), gen.categories, cfg))
     gl = dict(getattr(getattr(gen, "renderer", None), "gl_info", None) or {})
     atomic.write_json(shard_path(out, shard.id), {"shard": shard.id, "images": images, "annotations": anns,
                                                   "gl": gl})

@@ -67,6 +67,37 @@ def test_shard_order_in_one_process_does_not_change_bytes(reference, compose_cfg
     assert hashes(out) == ref
 
 
+def test_synchronous_writes_give_the_same_bytes(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
+    """export.async_write=false (write in the rendering thread) and the default writer thread: same files."""
+    from simgen.dataset import render_dataset
+
+    ref_dir, ref = reference
+    out = tmp_path / "sync"
+    render_dataset(compose_cfg(tiny_overrides + [f"output_dir={out}", "export.async_write=false"]))
+    assert hashes(out) == ref
+
+
+def test_writer_thread_error_is_raised_and_the_shard_stays_unfinished(compose_cfg, tmp_path, tiny_overrides,
+                                                                        monkeypatch):
+    import simgen.dataset as ds
+    from simgen.errors import OutputError
+
+    real, calls = ds.write_sample, []
+
+    def flaky(out, sample, *a):
+        calls.append(sample.index)
+        if sample.index == 3:
+            raise OutputError("cannot write images/000003.png: disk full; free disk space")
+        return real(out, sample, *a)
+
+    monkeypatch.setattr(ds, "write_sample", flaky)
+    out = tmp_path / "flaky"
+    with pytest.raises(OutputError, match="disk full"):
+        ds.render_dataset(compose_cfg(tiny_overrides + [f"output_dir={out}"]))
+    done = sorted(p.name for p in (out / ".simgen" / "shards").glob("shard_*.json"))
+    assert "shard_00001.json" not in done and not (out / "manifest.json").exists()
+
+
 def test_ray_executor_same_bytes(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
     ray = pytest.importorskip("ray", reason="executor=ray needs the extra: pip install 'simgen[ray]'")
     from simgen.dataset import render_dataset
