@@ -15,29 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def compose(scene: str, randomization: str, ycb: str, width: int, height: int, extra: list[str]):
-    """The same typed config `simgen render scene=... randomization=...` builds (Hydra compose)."""
-    from hydra import compose as hcompose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    from simgen.config import register_configs
-    from simgen.paths import conf_dir
-
-    register_configs()
-    ov = [f"scene={scene}", f"randomization={randomization}", f"render.width={width}", f"render.height={height}"]
-    if scene == "ycb_video":
-        ov.append(f"assets.root={ycb}")
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = hcompose(config_name="render", overrides=ov + list(extra))
-    return OmegaConf.to_object(cfg)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import compose  # noqa: E402,F401  (the CLI's config composition)
 
 
 class Timers:

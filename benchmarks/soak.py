@@ -1,11 +1,13 @@
 """Memory soak: render many labelled images in one worker and record RSS at intervals.
 
-    python benchmarks/soak.py --n 10000                # scene=default, 640x480
+    python benchmarks/soak.py --n 10000                # scene=default, randomization=moderate, 640x480
     python benchmarks/soak.py --n 2000 --scene ycb_video --ycb ../shared/ycb
 
-Every sample goes through the full path (sample, physics, render, labels, PNG + COCO entries written); written
-files are deleted as it goes so the disk does not fill. Writes soak.csv and soak.png (RSS curve) into --out and
-prints the growth after warm-up (target < 5%).
+The config is composed as `simgen render scene=<s> randomization=<r>` composes it. Every sample goes through the
+path a worker runs (``run_shard``: sample, physics, render, labels, effects, PNG + COCO entries written by the
+writer thread), one shard of ``--every`` images at a time; written files are deleted after each shard so the
+disk does not fill. Writes soak.csv and soak.png (RSS curve) into --out and prints the growth after warm-up
+(target < 5%).
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from __future__ import annotations
 import argparse
 import csv
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import compose  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -31,6 +36,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--scene", default="default")
+    ap.add_argument("--randomization", default="moderate")
     ap.add_argument("--ycb", default=str(REPO.parent / "shared" / "ycb"))
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
@@ -39,30 +45,25 @@ def main() -> None:
     ap.add_argument("--out", default="soak_out")
     a = ap.parse_args()
 
-    from simgen.config import RenderAppConfig
-    from simgen.dataset import write_sample
+    from simgen.dataset import Shard, run_shard
     from simgen.pipeline import Generator
 
-    cfg = RenderAppConfig(scene=a.scene)
-    cfg.render.width, cfg.render.height = a.width, a.height
-    if a.scene == "ycb_video":
-        cfg.assets.root = a.ycb
+    cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, [])
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="simgen_soak_"))
     rows = []
     t0 = time.perf_counter()
     with Generator(cfg) as g:
-        for i in range(a.n):
-            (tmp / "images").mkdir(exist_ok=True)
-            (tmp / "depth").mkdir(exist_ok=True)
-            s = g.generate(i)
-            write_sample(tmp, s, g.categories, cfg)
-            if (i + 1) % a.every == 0:
-                shutil.rmtree(tmp)
-                tmp.mkdir()
-                rows.append((i + 1, round(time.perf_counter() - t0, 2), round(rss_mb(), 1)))
-                print(f"{i + 1:6d} images  {rows[-1][1]:8.1f} s  RSS {rows[-1][2]:.1f} MB", flush=True)
+        for k, start in enumerate(range(0, a.n, a.every)):
+            for d in ("images", "depth", ".simgen/shards"):
+                (tmp / d).mkdir(parents=True, exist_ok=True)
+            run_shard(g, Shard(k, tuple(range(start, min(start + a.every, a.n)))), tmp)
+            shutil.rmtree(tmp)
+            tmp.mkdir()
+            done = min(start + a.every, a.n)
+            rows.append((done, round(time.perf_counter() - t0, 2), round(rss_mb(), 1)))
+            print(f"{done:6d} images  {rows[-1][1]:8.1f} s  RSS {rows[-1][2]:.1f} MB", flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
     with open(out / "soak.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -85,7 +86,7 @@ def main() -> None:
         ax.axvline(a.warmup, color="gray", ls="--", lw=0.8, label="warm-up")
         ax.set_xlabel("images rendered")
         ax.set_ylabel("RSS (MB)")
-        ax.set_title(f"simgen soak: scene={a.scene} {a.width}x{a.height}")
+        ax.set_title(f"simgen soak: scene={a.scene} randomization={a.randomization} {a.width}x{a.height}")
         ax.legend()
         fig.tight_layout()
         fig.savefig(out / "soak.png", dpi=110)
