@@ -104,7 +104,8 @@ class PhysicsWorld:
         cid = self._fresh_world()
         p.setGravity(0, 0, -9.81, physicsClientId=cid)
         p.setTimeStep(physics.timestep, physicsClientId=cid)
-        p.setPhysicsEngineParameter(numSolverIterations=20, deterministicOverlappingPairs=1, physicsClientId=cid)
+        p.setPhysicsEngineParameter(numSolverIterations=int(physics.solver_iterations), deterministicOverlappingPairs=1,
+                                    physicsClientId=cid)
         plane = self._shape(p.GEOM_PLANE)
         ground = p.createMultiBody(0, plane, physicsClientId=cid)
         p.changeDynamics(ground, -1, lateralFriction=physics.friction, physicsClientId=cid)

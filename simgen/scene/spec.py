@@ -121,6 +121,9 @@ class PhysicsSpec:
     # stop early once every body moves slower than this (m/s; linear, and angular x 5 cm)
     rest_speed: float = 0.02
     friction: float = 0.8
+    # constraint solver iterations per step (measured on scene=default: 10 instead of 20 saves ~15% of the
+    # physics time but objects sink ~25% deeper into the table and each other)
+    solver_iterations: int = 20
     # false: skip physics, objects stay at their drop poses (floating) -- for tests and debugging
     enabled: bool = True
 
@@ -323,6 +326,8 @@ def validate_scene(spec: SceneSpec, source: str = "<scene>") -> None:
     if spec.physics.max_steps < 0:
         raise ConfigError(f"{source}: physics.max_steps must be >= 0")
     _check_pos(source, "physics.timestep", spec.physics.timestep)
+    if spec.physics.solver_iterations < 1:
+        raise ConfigError(f"{source}: physics.solver_iterations must be >= 1, got {spec.physics.solver_iterations}")
     if len(spec.surface.size) != 2:
         raise ConfigError(f"{source}: surface.size must be [x, y] in metres")
     for s in spec.surface.size:
