@@ -8,7 +8,8 @@ The config is composed exactly as `simgen render scene=<s> randomization=<r> wor
 so the numbers are those of the command line (CLI default: randomization=moderate). Extra Hydra overrides go
 after ``--``. Each configuration runs twice in a fresh subprocess (N/4 and N images); the steady-state rate is
 the marginal rate (N - N/4) / (t_N - t_N/4), which removes process start, mesh/texture loading, GL set-up and
-the final merge. The total rate (N / t_N, start-up included) is printed too. Prints a markdown table, the machine
+the final merge. The total rate (N / t_N, start-up included) is printed too, and the CPU cores kept busy in the
+steady state (CPU seconds of the process and its workers over wall seconds). Prints a markdown table, the machine
 (CPU model, cores, GL renderer) and the 1-minute load average before and after every run (the machine is shared:
 numbers measured at load >= 1 on 2 cores are not comparable with quiet ones).
 
@@ -63,12 +64,13 @@ def one(a: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     render_dataset(cfg)
     dt = time.perf_counter() - t0
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    ru_self, ru_child = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    self_kb, child_kb = ru_self.ru_maxrss, ru_child.ru_maxrss
+    cpu = ru_self.ru_utime + ru_self.ru_stime + ru_child.ru_utime + ru_child.ru_stime  # workers joined at the end
     gl = json.loads((Path(a.out) / "manifest.json").read_text()).get("gl", {})
     import simgen
 
-    print(json.dumps({"seconds": dt, "rss_self_mb": self_kb / 1024, "rss_worker_mb": child_kb / 1024,
+    print(json.dumps({"seconds": dt, "cpu_seconds": cpu, "rss_self_mb": self_kb / 1024, "rss_worker_mb": child_kb / 1024,
                       "gl": gl.get("renderer", "?"), "simgen": str(Path(simgen.__file__).parent)}))
 
 
@@ -143,21 +145,25 @@ def main() -> None:
             gl, simgen_at = big["gl"], big["simgen"]
             steady = (a.n - n_small) / max(big["seconds"] - small["seconds"], 1e-9)
             total = a.n / big["seconds"]
+            # CPU cores kept busy in the steady state (render threads, writer thread and workers together)
+            cores = (big["cpu_seconds"] - small["cpu_seconds"]) / max(big["seconds"] - small["seconds"], 1e-9)
             base = steady if base is None else base
             rss_worker = big["rss_self_mb"] if w == 1 else big["rss_worker_mb"]
             loads = (small["load"][0], big["load"][1])
             rows.append({"scene": scene, "workers": w, "steady": steady, "total": total, "speedup": steady / base,
+                         "cores_busy": cores,
                          "rss_worker_mb": rss_worker, "rss_main_mb": big["rss_self_mb"], "load": loads})
-            print(f"  {scene} workers={w}: steady {steady:.2f} img/s, total {total:.2f} img/s, "
+            print(f"  {scene} workers={w}: steady {steady:.2f} img/s, total {total:.2f} img/s, {cores:.2f} cores, "
                   f"load {loads[0]:.2f} -> {loads[1]:.2f}", flush=True)
     print(f"\n{a.width}x{a.height}, randomization={a.randomization} {' '.join(a.overrides)}, N={a.n}, "
           f"GL: {gl}, simgen: {simgen_at}, load after: {os.getloadavg()}\n")
-    print("| scene | workers | steady img/s | total img/s (incl. start-up) | speed-up | peak RSS per worker MB | "
-          "load before -> after |")
-    print("|---|---|---|---|---|---|---|")
+    print("| scene | workers | steady img/s | total img/s (incl. start-up) | speed-up | cores busy | "
+          "peak RSS per worker MB | load before -> after |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['scene']} | {r['workers']} | {r['steady']:.2f} | {r['total']:.2f} | {r['speedup']:.2f}x | "
-              f"{r['rss_worker_mb']:.0f} | {r['load'][0]:.2f} -> {r['load'][1]:.2f} |")
+              f"{r.get('cores_busy', float('nan')):.2f} | {r['rss_worker_mb']:.0f} | "
+              f"{r['load'][0]:.2f} -> {r['load'][1]:.2f} |")
     if a.json:
         Path(a.json).write_text(json.dumps({"machine": machine(), "gl": gl, "args": vars(a), "rows": rows},
                                            indent=2))
