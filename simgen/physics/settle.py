@@ -27,7 +27,9 @@ from simgen.scene.spec import PhysicsSpec, SceneSpec
 log = logging.getLogger(__name__)
 
 # hull simplification for physics (object units, i.e. metres before the instance's scale)
-HULL_MAX_VERTICES = 128
+# 64: physics 40% faster than 128 on the YCB scene (32 -> 19 ms/sample, mean steps unchanged) for hulls at most
+# 1.8 mm inside the scanned YCB ones, 2.3 mm on a 4 cm sphere (the worst shape for a polyhedron)
+HULL_MAX_VERTICES = 64
 HULL_TOLERANCE = 0.0005
 
 

@@ -25,7 +25,8 @@ def test_simplify_hull_bounds_vertices_and_error():
     s = simplify_hull(sphere)
     assert len(s) <= HULL_MAX_VERTICES
     assert set(map(tuple, s)) <= set(map(tuple, sphere))  # a subset: an inner approximation
-    assert _outside(sphere, s) < 0.0015  # 1.5 mm on a 4 cm sphere (the worst shape for a polyhedron)
+    assert _outside(sphere, s) < 0.0025  # 2.5 mm on a 4 cm sphere (the worst shape for a polyhedron)
+    assert _outside(sphere, simplify_hull(sphere, max_vertices=128)) < 0.0015
     # deterministic
     assert np.array_equal(s, simplify_hull(sphere.copy()))
     # a tolerance stop: a finely tessellated box needs only its corners
