@@ -240,6 +240,28 @@ def mesh_from_trimesh(key: str, tm, *, texture: Optional[np.ndarray], uv: Option
                     roughness=roughness, hull_vertices=np.asarray(hull, np.float32), source=source)
 
 
+def _single_mesh(scene):
+    """The scene's one mesh as loaded (placed by its node transform), else all its geometry concatenated.
+
+    ``trimesh.load(force="mesh")`` always concatenates, which deep-copies every texture image (PIL pickles it:
+    2.5 of the 7 s start-up of the YCB scene); a file with one mesh needs no copy.
+    """
+    import trimesh
+
+    if not isinstance(scene, trimesh.Scene):
+        return scene
+    nodes = scene.graph.nodes_geometry
+    if len(nodes) == 1:
+        T, name = scene.graph[nodes[0]]
+        mesh = scene.geometry[name]
+        if isinstance(mesh, trimesh.Trimesh) and not np.allclose(T, np.eye(4)):
+            mesh.apply_transform(T)
+        return mesh
+    if not nodes:
+        return None
+    return scene.to_mesh()
+
+
 def load_mesh_file(path: Path, key: str, max_texture_size: int):
     """Load a mesh file with trimesh -> (Trimesh, uv or None, texture or None)."""
     import trimesh
@@ -249,7 +271,7 @@ def load_mesh_file(path: Path, key: str, max_texture_size: int):
     if path.stat().st_size == 0:
         raise AssetError(f"mesh file {path} is empty; re-export the mesh")
     try:
-        loaded = trimesh.load(str(path), force="mesh", process=False, skip_materials=False)
+        loaded = _single_mesh(trimesh.load(str(path), force="scene", process=False, skip_materials=False))
     except Exception as exc:  # trimesh raises many types for corrupt files
         raise AssetError(f"mesh file {path} could not be read ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0][:120] if str(exc) else 'corrupt'}); re-export it as OBJ/PLY/GLB"
