@@ -49,6 +49,8 @@ class ExportConfig:
     png_compression: int = 1
     # zlib strategy: rle (fast and small on rendered images, depth and id maps), default, filtered, huffman.
     png_strategy: str = "rle"
+    # PNG row filter: avg (fast, files within 3% of the best), sub, up, paeth, none, adaptive (libpng's per-row pick)
+    png_filter: str = "avg"
     # Encode and write sample i in a writer thread while sample i + 1 renders (same files; faster on 1 worker).
     async_write: bool = True
     # Write depth maps as 16-bit PNG in millimetres under depth/.

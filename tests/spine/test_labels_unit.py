@@ -73,3 +73,20 @@ def test_rle_matches_pycocotools():
         back = mu.decode(mu.frPyObjects(rle, *m.shape)).astype(bool)
         assert (back == m).all()
         assert mu.area(mu.frPyObjects(rle, *m.shape)) == m.sum()
+
+
+@pytest.mark.parametrize("strategy", ["rle", "default", "filtered", "huffman"])
+@pytest.mark.parametrize("png_filter", ["avg", "sub", "up", "paeth", "none", "adaptive"])
+def test_png_writer_is_lossless_for_every_strategy_and_filter(tmp_path, strategy, png_filter):
+    import cv2
+
+    from simgen.writers.atomic import write_png
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    rgb[:10] = 7  # a flat region
+    depth = rng.integers(0, 65535, (30, 40)).astype(np.uint16)
+    write_png(tmp_path / "c.png", rgb, 1, strategy, png_filter)
+    write_png(tmp_path / "d.png", depth, 1, strategy, png_filter)
+    assert np.array_equal(cv2.cvtColor(cv2.imread(str(tmp_path / "c.png")), cv2.COLOR_BGR2RGB), rgb)
+    assert np.array_equal(cv2.imread(str(tmp_path / "d.png"), cv2.IMREAD_UNCHANGED), depth)
