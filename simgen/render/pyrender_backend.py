@@ -243,9 +243,10 @@ class PyrenderRenderer:
     """``with PyrenderRenderer(w, h) as r: r.prepare(catalog, pool_sizes); frame = r.render(scene)``."""
 
     def __init__(self, width: int, height: int, platform: str = "egl", msaa: bool = True, cull: bool = True,
-                 static_lights: bool = True) -> None:
+                 static_lights: bool = True, fast_pass: bool = True) -> None:
         self.width, self.height, self.platform = int(width), int(height), platform
         self.static_lights = bool(static_lights)
+        self.fast_pass = bool(fast_pass)
         self.msaa = bool(msaa)
         self.cull = bool(cull)
         self._env_used: list = []
@@ -274,6 +275,10 @@ class PyrenderRenderer:
             raise RenderError(f"no working OpenGL platform ({self.platform}: {msg[:160]}); "
                               f"{platform_fix(self.platform)}") from None
         _install_fast_id_pass(self._r._renderer, self.msaa)
+        if self.fast_pass:
+            from simgen.render.fast_pass import FastForwardPass
+
+            self._r._renderer._forward_pass = FastForwardPass(self._r._renderer)
         if self.static_lights:
             self._r._renderer._program_cache.clear()
             self._r._renderer._program_cache = _static_light_cache(lambda: self._scene)
