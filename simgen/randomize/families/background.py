@@ -124,14 +124,24 @@ def _read(path: str) -> np.ndarray:
 
 
 def backdrop(path, width: int, height: int, crop: tuple[float, float, float, float]) -> np.ndarray:
-    """The image at ``path`` cropped (zoom 1..1.6x, offset) and resized to (height, width, 3) uint8."""
+    """The image at ``path`` cropped (zoom 1..1.6x, offset) and resized to (height, width, 3) uint8, read-only.
+
+    The last few are kept (a sample needs its backdrop twice: its mean colour after physics, the composite after
+    rendering), so do not modify the result."""
+    return _backdrop(str(path), int(width), int(height), tuple(float(c) for c in crop))
+
+
+@lru_cache(maxsize=4)
+def _backdrop(path: str, width: int, height: int, crop: tuple[float, float, float, float]) -> np.ndarray:
     import cv2
 
     try:
-        img = _read(str(path))
+        img = _read(path)
     except OSError:
         log.warning("backdrop %s is not a readable image; using grey", path)
-        return np.full((height, width, 3), 128, np.uint8)
+        out = np.full((height, width, 3), 128, np.uint8)
+        out.flags.writeable = False
+        return out
     h, w = img.shape[:2]
     aspect = width / height
     cw, ch = (w, w / aspect) if w / h < aspect else (h * aspect, h)
@@ -143,19 +153,23 @@ def backdrop(path, width: int, height: int, crop: tuple[float, float, float, flo
     out = cv2.warpAffine(img, M, (width, height), flags=cv2.INTER_AREA if cw > width else cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REFLECT)
     if crop[3] < 0.5:
-        out = out[:, ::-1]
-    return np.ascontiguousarray(out)
+        out = cv2.flip(out, 1)
+    out.flags.writeable = False
+    return out
 
 
 def composite(rgb: np.ndarray, depth: np.ndarray, scene: Scene) -> np.ndarray:
-    """Backdrop image where nothing was rendered (depth 0). rgb (H, W, 3) uint8 -> new array."""
+    """Backdrop image where nothing was rendered (depth 0). rgb (H, W, 3) uint8 -> new array (rgb itself when
+    the sample has no backdrop)."""
+    import cv2
+
     info = scene.params.get("background_image")
     if info is None:
         return rgb
     path, crop = info
     h, w = depth.shape
     img = backdrop(path, w, h, crop)
-    empty = depth <= 0
+    empty = np.less_equal(depth, 0).view(np.uint8)  # 0/1 mask
     out = rgb.copy()
-    out[empty] = img[empty]
+    cv2.copyTo(img, empty, out)  # out keeps rgb where the mask is 0
     return out
