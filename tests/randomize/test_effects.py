@@ -208,3 +208,193 @@ def test_defect_masks_lie_inside_their_object_and_cover_every_changed_pixel(kind
         assert not (changed & ~union).any()  # nothing drawn that is not labelled
         n_found += len(extra)
     assert n_found >= 4
+
+
+# ---------------------------------------------------------------------- noise, tables and the fast paths
+
+def _sensor_cfg(**kw):
+    zero, one = Dist("const", value=0.0), Dist("const", value=1.0)
+    base = dict(enabled=True, exposure_ev=zero, defocus_probability=zero, motion_blur_probability=zero,
+                shot_noise_probability=zero, read_noise=zero, gamma=one, jpeg_probability=zero)
+    base.update({k: (v if isinstance(v, Dist) else Dist("const", value=v)) for k, v in kw.items()})
+    return SensorConfig(**base)
+
+
+def _sensor_reference(rgb, ev, gamma, kernel=None):
+    """The sensor without noise, in float64: exposure, optional blur, clip, gamma, rounding."""
+    import cv2
+
+    lin = (rgb.astype(np.float64) / 255.0) ** 2.2 * 2.0 ** ev
+    if kernel is not None:
+        lin = cv2.filter2D(lin, -1, kernel.astype(np.float64), borderType=cv2.BORDER_REFLECT)
+    return np.floor(np.clip(lin, 0, 1) ** (1 / (2.2 * gamma)) * 255.0 + 0.5)
+
+
+def test_normal_quantile_table_is_a_unit_gaussian():
+    from simgen.randomize.imaging import NORMAL_Q, fast_normal
+
+    q = NORMAL_Q.astype(np.float64)
+    assert q.dtype == np.float64 and q.shape == (256,) and np.all(np.diff(q) > 0)
+    assert abs(q.mean()) < 1e-6 and abs(q.std() - 1) < 1e-6 and 2.8 < (q ** 4).mean() < 3.0
+    z = fast_normal(np.random.default_rng(7), (200, 300, 3)).astype(np.float64)
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
+    assert abs((np.abs(z) < 1).mean() - 0.6827) < 0.01 and abs((np.abs(z) < 2).mean() - 0.9545) < 0.01
+
+
+@pytest.mark.parametrize("ev,gamma", [(0.0, 1.0), (0.7, 0.9), (-0.8, 1.1)])
+def test_sensor_without_noise_matches_the_float_reference(ev, gamma):
+    from simgen.randomize.families import sensor
+
+    rgb = np.random.default_rng(2).integers(0, 256, (H, W, 3)).astype(np.uint8)
+    out = sensor.apply(rgb, _sensor_cfg(exposure_ev=ev, gamma=gamma), np.random.default_rng(0))
+    assert np.abs(out.astype(int) - _sensor_reference(rgb, ev, gamma)).max() <= 1
+    blurred = sensor.apply(rgb, _sensor_cfg(exposure_ev=ev, gamma=gamma, defocus_probability=1.0,
+                                            defocus_px=1.5 * 640 / W), np.random.default_rng(0))
+    ref = _sensor_reference(rgb, ev, gamma, sensor.disk_kernel(1.5))
+    assert np.abs(blurred.astype(int) - ref).max() <= 1
+
+
+def test_sensor_fused_table_equals_the_float_path():
+    from simgen.randomize.families.sensor import _pixel_table, _shot_read
+    from simgen.randomize.imaging import NORMAL_Q, noise_bytes, to_u8
+
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (H, W, 3)).astype(np.uint8)
+    b, s = noise_bytes(rng, rgb.shape), noise_bytes(rng, rgb.shape)
+    level = (rng.random(256) * 255).astype(np.float32)
+    read_q = NORMAL_Q * np.float32(2.3)
+    fused = _pixel_table(rgb, b, to_u8(level[:, None] + read_q[None, :]))
+    assert np.array_equal(fused, to_u8(level[rgb] + read_q[b]))
+    shot_level = (rng.random((256, 256)) * 255).astype(np.float32)
+    assert np.array_equal(_shot_read(rgb, shot_level, s, read_q, b), to_u8(shot_level[rgb, s] + read_q[b]))
+
+
+@pytest.mark.parametrize("blur", [False, True])
+def test_sensor_read_noise_has_the_configured_std_and_no_bias(blur):
+    from simgen.randomize.families import sensor
+
+    rgb = np.full((240, 320, 3), 128, np.uint8)  # flat: blur leaves it unchanged (reflected border)
+    kw = dict(defocus_probability=1.0, defocus_px=1.5) if blur else {}
+    clean = sensor.apply(rgb, _sensor_cfg(**kw), np.random.default_rng(0)).astype(np.float64)
+    assert np.ptp(clean) == 0
+    for read in (1.5, 3.0):
+        out = sensor.apply(rgb, _sensor_cfg(read_noise=read, **kw), np.random.default_rng(1)).astype(np.float64)
+        d = out - clean
+        assert abs(d.std() - np.hypot(read, np.sqrt(1 / 12))) < 0.05 * read  # + the final rounding
+        assert abs(d.mean()) < 0.02
+        assert np.array_equal(out, sensor.apply(rgb, _sensor_cfg(read_noise=read, **kw), np.random.default_rng(1)))
+        assert not np.array_equal(out, sensor.apply(rgb, _sensor_cfg(read_noise=read, **kw),
+                                                    np.random.default_rng(2)))
+
+
+@pytest.mark.parametrize("blur", [False, True])
+def test_sensor_shot_noise_has_the_poisson_std_in_linear_light(blur):
+    from simgen.randomize.families import sensor
+
+    value, photons = 100, 800.0
+    rgb = np.full((240, 320, 3), value, np.uint8)
+    kw = dict(shot_noise_probability=1.0, photons=photons)
+    if blur:
+        kw.update(defocus_probability=1.0, defocus_px=1.5)
+    out = sensor.apply(rgb, _sensor_cfg(**kw), np.random.default_rng(4)).astype(np.float64)
+    lin = (value / 255.0) ** 2.2
+    counts = (out / 255.0) ** 2.2 * photons  # back to photon counts (up to 8-bit rounding)
+    assert counts.mean() == pytest.approx(lin * photons, rel=0.02)
+    assert counts.std() == pytest.approx(np.sqrt(lin * photons), rel=0.05)
+    assert np.array_equal(out, sensor.apply(rgb, _sensor_cfg(**kw), np.random.default_rng(4)))
+
+
+def test_low_light_read_noise_and_large_photon_counts():
+    from simgen.randomize.families import weather
+
+    rgb = np.full((200, 300, 3), 128, np.uint8)
+    c = lambda v: Dist("const", value=v)  # noqa: E731
+    # 10^6 photons (the windowed Poisson sum): shot noise 0.12 grey levels, the read noise dominates
+    cfg = WeatherConfig(enabled=True, low_light_gain=c(1.0), low_light_photons=c(1e6), low_light_read_noise=c(3.0))
+    out = weather.low_light(rgb, cfg, np.random.default_rng(0)).astype(np.float64)
+    assert out.mean() == pytest.approx(128.0, abs=0.03)
+    assert out.std() == pytest.approx(3.0, rel=0.05)
+    assert np.array_equal(out, weather.low_light(rgb, cfg, np.random.default_rng(0)))
+
+
+@pytest.mark.parametrize("photons,gain,read", [(150.0, 0.12, 1.0), (800.0, 0.35, 4.0), (5e4, 0.3, 2.0)])
+def test_low_light_level_distributions_match_monte_carlo(photons, gain, read):
+    from simgen.randomize.families.weather import _low_light_pmf
+    from simgen.randomize.imaging import _TO_LINEAR
+
+    lam = _TO_LINEAR.astype(np.float64) * gain * photons
+    P = _low_light_pmf(lam, photons, read)
+    assert P.shape == (256, 256) and np.allclose(P.sum(1), 1.0) and (P >= -1e-15).all()
+    j = np.arange(256)
+    rng = np.random.default_rng(0)
+    for v in (0, 12, 90, 200, 255):
+        k = rng.poisson(lam[v], 200_000)
+        y = np.floor(255 * np.minimum(k / photons, 1) ** (1 / 2.2) + 0.5) + read * rng.standard_normal(k.size)
+        mc = np.clip(np.floor(y + 0.5), 0, 255)
+        mean, var = P[v] @ j, P[v] @ j ** 2 - (P[v] @ j) ** 2
+        assert mean == pytest.approx(mc.mean(), abs=0.05 + 0.01 * mc.std())
+        assert var == pytest.approx(mc.var(), rel=0.03, abs=0.01)
+
+
+def test_quantile_table_and_read_noise_convolution():
+    from simgen.randomize.imaging import add_read_noise, quantile_table, rounding_matrix
+
+    rng = np.random.default_rng(5)
+    pmf = rng.random((7, 256)) ** 6
+    pmf /= pmf.sum(1, keepdims=True)
+    for bits in (8, 12):
+        T = quantile_table(pmf, bits)
+        assert T.shape == (7, 1 << bits) and T.dtype == np.uint8 and (np.diff(T.astype(int), axis=1) >= 0).all()
+        freq = np.stack([np.bincount(t, minlength=256) for t in T]) / (1 << bits)
+        assert np.abs(freq - pmf).max() <= 1.0 / (1 << bits)
+    for sigma in (0.0, 0.3, 2.5, 6.0):
+        assert np.allclose(add_read_noise(pmf, sigma), pmf @ rounding_matrix(sigma), atol=1e-12)
+
+
+def test_facing_world_xy_and_world_noise_match_the_reference_forms():
+    from simgen.randomize.imaging import (backproject, facing, normals_from_depth, world_noise, world_noise_xy,
+                                          world_up_in_camera, world_xy)
+
+    cam = _camera((0.2, -0.5, 0.4))
+    depth = _ground_depth(cam)
+    depth[40:70, 60:100] *= 0.8  # a raised block: silhouettes
+    up = world_up_in_camera(cam)
+    f = facing(depth, cam, up)
+    assert f.dtype == np.float32 and f.shape == depth.shape
+    assert np.allclose(f, normals_from_depth(depth, cam) @ up.astype(np.float32), atol=1e-5)
+    P = backproject(depth, cam) @ cam.T_world_cam[:3, :3].T + cam.T_world_cam[:3, 3]
+    x, y = world_xy(depth, cam)
+    assert np.allclose(x, P[..., 0], atol=1e-5) and np.allclose(y, P[..., 1], atol=1e-5)
+    grid = np.random.default_rng(0).random((64, 64)).astype(np.float32)
+    assert np.abs(world_noise_xy(x, y, grid, 0.013) - world_noise(P, grid, 0.013)).max() < 0.02
+
+
+def test_blend_matches_the_float_formula():
+    from simgen.randomize.families.weather import blend
+
+    rng = np.random.default_rng(6)
+    rgb = rng.integers(0, 256, (H, W, 3)).astype(np.uint8)
+    s, w1, w2 = (rng.random((H, W), dtype=np.float32) * 0.5 for _ in range(3))
+    c1, c2 = np.array([240.0, 244.0, 250.0]), np.array([10.0, 100.0, 200.0])
+    ref = rgb * s[..., None].astype(np.float64) + w1[..., None] * c1 + w2[..., None] * c2
+    out = blend(rgb, s, [(w1, c1), (w2, c2)])
+    assert out.dtype == np.uint8 and np.abs(out - np.clip(ref, 0, 255)).max() <= 0.5 + 1e-3
+
+
+def test_backdrop_composite_fills_only_empty_pixels(tmp_path):
+    import cv2
+
+    from simgen.randomize.families import background
+
+    img = np.random.default_rng(0).integers(0, 256, (90, 130, 3)).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "b.png"), img)
+    cam = _camera()
+    depth = _ground_depth(cam)
+    rgb = np.full((H, W, 3), 7, np.uint8)
+    scene = _scene(cam)
+    for crop in [(0.2, 0.7, 0.4, 0.9), (0.9, 0.1, 0.0, 0.1)]:  # the second one mirrored
+        scene.params["background_image"] = (str(tmp_path / "b.png"), crop)
+        out = background.composite(rgb, depth, scene)
+        bd = background.backdrop(tmp_path / "b.png", W, H, crop)
+        assert out.flags.writeable and not bd.flags.writeable and rgb.max() == 7
+        assert np.array_equal(out[depth > 0], rgb[depth > 0]) and np.array_equal(out[depth <= 0], bd[depth <= 0])
