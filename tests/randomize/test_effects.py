@@ -255,18 +255,43 @@ def test_sensor_without_noise_matches_the_float_reference(ev, gamma):
 
 
 def test_sensor_fused_table_equals_the_float_path():
-    from simgen.randomize.families.sensor import _pixel_table, _shot_read
+    from simgen.randomize.families import sensor
     from simgen.randomize.imaging import NORMAL_Q, noise_bytes, to_u8
 
     rng = np.random.default_rng(3)
     rgb = rng.integers(0, 256, (H, W, 3)).astype(np.uint8)
-    b, s = noise_bytes(rng, rgb.shape), noise_bytes(rng, rgb.shape)
     level = (rng.random(256) * 255).astype(np.float32)
-    read_q = NORMAL_Q * np.float32(2.3)
-    fused = _pixel_table(rgb, b, to_u8(level[:, None] + read_q[None, :]))
-    assert np.array_equal(fused, to_u8(level[rgb] + read_q[b]))
     shot_level = (rng.random((256, 256)) * 255).astype(np.float32)
-    assert np.array_equal(_shot_read(rgb, shot_level, s, read_q, b), to_u8(shot_level[rgb, s] + read_q[b]))
+    read_q = NORMAL_Q * np.float32(2.3)
+    # the float formulas with the same bytes (drawn strip by strip: shot bytes, then read bytes)
+    b, s = np.empty_like(rgb), np.empty_like(rgb)
+    nrng = np.random.default_rng(9)
+    for r0, r1, _, _ in sensor._strips(rgb.shape):
+        b[r0:r1] = noise_bytes(nrng, rgb[r0:r1].shape)
+    fused = sensor._table_noise(rgb, to_u8(level[:, None] + read_q[None, :]), np.random.default_rng(9))
+    assert np.array_equal(fused, to_u8(level[rgb] + read_q[b]))
+    nrng = np.random.default_rng(9)
+    for r0, r1, _, _ in sensor._strips(rgb.shape):
+        s[r0:r1] = noise_bytes(nrng, rgb[r0:r1].shape)
+        b[r0:r1] = noise_bytes(nrng, rgb[r0:r1].shape)
+    out = sensor._shot_read(rgb, shot_level, read_q, np.random.default_rng(9))
+    assert np.array_equal(out, to_u8(shot_level[rgb, s] + read_q[b]))
+
+
+def test_sensor_blur_in_strips_equals_blurring_the_whole_image():
+    import cv2
+
+    from simgen.randomize.families import sensor
+    from simgen.randomize.imaging import _TO_LINEAR
+
+    rgb = np.random.default_rng(4).integers(0, 256, (300, 200, 3)).astype(np.uint8)  # several strips
+    for ks in ([sensor.disk_kernel(1.8)], [sensor.disk_kernel(3.5), sensor.line_kernel(14.0, 2.0)]):
+        lin = _TO_LINEAR[rgb]
+        for k in ks:
+            lin = cv2.filter2D(lin, -1, k, borderType=cv2.BORDER_REFLECT)
+        ref = np.floor(np.clip(np.clip(lin, 0, 1).astype(np.float64) ** 0.45 * 255 + 0.5, 0, 255))
+        out = sensor._blur_gamma_noise(rgb, _TO_LINEAR, ks, 0.45, None, None, np.random.default_rng(0))
+        assert np.abs(out - ref).max() <= 1
 
 
 @pytest.mark.parametrize("blur", [False, True])

@@ -31,7 +31,17 @@ def line_kernel(length: float, angle: float) -> np.ndarray:
     return k / max(float(k.sum()), 1e-6)
 
 
-BLOCK = 1 << 16  # elements per block of the float steps: the block temporaries stay in cache, no fresh pages
+BLOCK = 1 << 16  # elements per strip of rows: the temporaries of a strip stay in cache and need no fresh pages
+
+
+def _strips(shape, halo: int = 0):
+    """(r0, r1, a0, a1) row strips of about :data:`BLOCK` elements of an (H, W, C) image: rows r0:r1 are made from
+    rows a0:a1 (r0:r1 widened by ``halo`` rows each side, within the image)."""
+    h = shape[0]
+    rows = max(8, BLOCK // max(1, int(np.prod(shape[1:]))))
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        yield r0, r1, max(0, r0 - halo), min(h, r1 + halo)
 
 
 def _pixel_table(rgb: np.ndarray, noise: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -43,52 +53,62 @@ def _pixel_table(rgb: np.ndarray, noise: np.ndarray, table: np.ndarray) -> np.nd
     return table.reshape(-1).take(idx)
 
 
-def _shot_read(rgb: np.ndarray, level: np.ndarray, shot: np.ndarray, read_q: np.ndarray,
-               noise: np.ndarray) -> np.ndarray:
-    """uint8 ``round(level[rgb, shot] + read_q[noise])``: level (256, 256) float32 by (value, shot byte), read_q
-    (256,) float32 by noise byte; rgb, shot, noise uint8 arrays of one shape. In blocks of :data:`BLOCK`."""
-    flat = level.reshape(-1)
-    v, s, r = rgb.reshape(-1), shot.reshape(-1), noise.reshape(-1)
-    out = np.empty(v.shape, np.uint8)
-    for i in range(0, v.size, BLOCK):
-        j = slice(i, i + BLOCK)
-        idx = v[j].astype(np.uint16)
-        idx <<= 8
-        idx |= s[j]
-        f = flat.take(idx)
-        f += read_q.take(r[j])
-        f += np.float32(0.5)  # round half up, clip
-        np.clip(f, 0.0, 255.0, out=f)
-        out[j] = f
-    return out.reshape(rgb.shape)
+def _round_into(out: np.ndarray, f: np.ndarray) -> None:
+    """out (uint8) = f (float32, 0..255 units, overwritten) rounded half up and clipped, like :func:`to_u8`."""
+    f += np.float32(0.5)
+    np.clip(f, 0.0, 255.0, out=f)
+    out[...] = f
 
 
-def _gamma_noise(lin: np.ndarray, inv_gamma: float, shot_q, shot: np.ndarray | None, read_q,
-                 noise: np.ndarray | None) -> np.ndarray:
-    """uint8 ``round(255 clip(lin + sqrt(lin) shot_q[shot], 0, 1)^inv_gamma + read_q[noise])`` of a float32 image
-    in 0..1 (the shot or read term left out where its bytes are None). In blocks of :data:`BLOCK`."""
+def _table_noise(rgb: np.ndarray, table: np.ndarray, nrng: np.random.Generator) -> np.ndarray:
+    """uint8 ``table[rgb, b]`` with b a fresh random byte per element: table (256, 256) uint8 by (value, byte)."""
+    out = np.empty_like(rgb)
+    for r0, r1, _, _ in _strips(rgb.shape):
+        out[r0:r1] = _pixel_table(rgb[r0:r1], noise_bytes(nrng, rgb[r0:r1].shape), table)
+    return out
+
+
+def _shot_read(rgb: np.ndarray, level: np.ndarray, read_q: np.ndarray, nrng: np.random.Generator) -> np.ndarray:
+    """uint8 ``round(level[rgb, s] + read_q[r])`` with s, r fresh random bytes per element (s then r, per strip):
+    level (256, 256) float32 by (value, shot byte), read_q (256,) float32 by byte."""
+    out = np.empty_like(rgb)
+    for r0, r1, _, _ in _strips(rgb.shape):
+        v = rgb[r0:r1]
+        f = _pixel_table(v, noise_bytes(nrng, v.shape), level)
+        f += lut(noise_bytes(nrng, v.shape), read_q)
+        _round_into(out[r0:r1], f)
+    return out
+
+
+def _blur_gamma_noise(rgb: np.ndarray, to_lin: np.ndarray, kernels, inv_gamma: float, shot_q, read_q,
+                      nrng: np.random.Generator) -> np.ndarray:
+    """uint8 ``round(255 clip(b + sqrt(b) shot_q[s], 0, 1)^inv_gamma + read_q[r])`` with b = clip(the linear image
+    ``to_lin[rgb]`` filtered by each kernel in turn (reflected borders), 0, 1) and s, r fresh random bytes per
+    element (the shot or read term left out where its table is None).
+
+    In strips of rows, each filtered from the strip widened by the kernels' radii (the same values as filtering
+    the whole image), so no full-size float image is made."""
     import cv2
 
-    x = lin.reshape(-1)
-    s = None if shot is None else shot.reshape(-1)
-    r = None if noise is None else noise.reshape(-1)
-    out = np.empty(x.shape, np.uint8)
-    for i in range(0, x.size, BLOCK):
-        j = slice(i, i + BLOCK)
-        f = x[j]
-        if s is not None:  # Poisson shot noise, in its Gaussian form (variance = signal; photons >> 1)
-            d = np.sqrt(f)
-            d *= shot_q.take(s[j])
-            f = f + d
+    halo = sum(k.shape[0] // 2 for k in kernels)
+    out = np.empty_like(rgb)
+    for r0, r1, a0, a1 in _strips(rgb.shape, halo):
+        lin = lut(rgb[a0:a1], to_lin)
+        for k in kernels:
+            cv2.filter2D(lin, -1, k, dst=lin, borderType=cv2.BORDER_REFLECT)
+        f = lin[r0 - a0:r1 - a0]
+        np.clip(f, 0.0, 1.0, out=f)
+        if shot_q is not None:  # Poisson shot noise, in its Gaussian form (variance = signal; photons >> 1)
+            d = cv2.sqrt(f)
+            d *= lut(noise_bytes(nrng, f.shape), shot_q)
+            f += d
             np.clip(f, 0.0, 1.0, out=f)
-        f = cv2.pow(f, inv_gamma).reshape(-1)
+        f = cv2.pow(f, inv_gamma)
         f *= np.float32(255.0)
-        if r is not None:
-            f += read_q.take(r[j])
-        f += np.float32(0.5)  # round half up, clip
-        np.clip(f, 0.0, 255.0, out=f)
-        out[j] = f
-    return out.reshape(lin.shape)
+        if read_q is not None:
+            f += lut(noise_bytes(nrng, f.shape), read_q)
+        _round_into(out[r0:r1], f)
+    return out
 
 
 def apply(rgb: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) -> np.ndarray:
@@ -132,26 +152,20 @@ def apply(rgb: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) -> np.nd
             if read <= 0:
                 out = lut(rgb, to_u8(level))
             else:
-                out = _pixel_table(rgb, noise_bytes(nrng, rgb.shape), to_u8(level[:, None] + read_q[None, :]))
+                out = _table_noise(rgb, to_u8(level[:, None] + read_q[None, :]), nrng)
         else:  # shot noise too: a (value, shot byte) -> float table, then read noise
             sd = np.sqrt(lin * np.float32(1.0 / photons))
             noisy = np.clip(lin[:, None] + sd[:, None] * NORMAL_Q[None, :], 0.0, 1.0)
             level = (np.power(noisy, np.float32(inv_gamma)) * np.float32(255.0)).astype(np.float32)
-            shot = noise_bytes(nrng, rgb.shape)
             if read <= 0:
-                out = _pixel_table(rgb, shot, to_u8(level))
+                out = _table_noise(rgb, to_u8(level), nrng)
             else:
-                out = _shot_read(rgb, level, shot, read_q, noise_bytes(nrng, rgb.shape))
-    else:  # blur mixes values: a float image, then shot noise, gamma, read noise and rounding in blocks
-        lin = lut(rgb, _TO_LINEAR * gain)
-        if do_defocus:
-            cv2.filter2D(lin, -1, disk_kernel(defocus), dst=lin, borderType=cv2.BORDER_REFLECT)
-        if do_motion:
-            cv2.filter2D(lin, -1, line_kernel(motion, angle), dst=lin, borderType=cv2.BORDER_REFLECT)
-        np.clip(lin, 0.0, 1.0, out=lin)
-        shot = noise_bytes(nrng, rgb.shape) if do_shot else None
-        noise = noise_bytes(nrng, rgb.shape) if read > 0 else None
-        out = _gamma_noise(lin, inv_gamma, NORMAL_Q * np.float32(1.0 / np.sqrt(photons)), shot, read_q, noise)
+                out = _shot_read(rgb, level, read_q, nrng)
+    else:  # blur mixes values: float strips, then shot noise, gamma, read noise and rounding
+        kernels = ([disk_kernel(defocus)] if do_defocus else []) + ([line_kernel(motion, angle)] if do_motion else [])
+        shot_q = NORMAL_Q * np.float32(1.0 / np.sqrt(photons)) if do_shot else None
+        out = _blur_gamma_noise(rgb, _TO_LINEAR * gain, kernels, inv_gamma, shot_q, read_q if read > 0 else None,
+                                nrng)
     if u_jpeg < p_jpeg:
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simgen.randomize.imaging import (_TO_LINEAR, add_read_noise, camera_distance, facing, quantile_table,
-                                      ray_range, table_lookup, uniform_bits, world_noise_xy, world_up_in_camera,
-                                      world_xy)
+from simgen.randomize.imaging import (_TO_LINEAR, add_read_noise, camera_distance, draw_from_tables, facing,
+                                      quantile_table, ray_range, world_noise_xy, world_up_in_camera, world_xy)
 from simgen.randomize.schema import WeatherConfig
 from simgen.scene.model import Camera, Scene
 
@@ -246,7 +245,7 @@ def low_light(rgb: np.ndarray, cfg: WeatherConfig, rng: np.random.Generator) -> 
     read = float(cfg.low_light_read_noise.sample(rng))
     lam = _TO_LINEAR.astype(np.float64) * (gain * photons)  # expected photon counts per input level
     table = quantile_table(_low_light_pmf(lam, photons, read), 12)
-    return table_lookup(table, rgb, uniform_bits(rng, rgb.shape, 12))
+    return draw_from_tables(table, rgb, rng)
 
 
 def apply(rgb: np.ndarray, depth: np.ndarray, scene: Scene, cfg: WeatherConfig, look_at,
