@@ -317,21 +317,31 @@ def normals_from_depth(depth: np.ndarray, camera: Camera, x0: int = 0, y0: int =
     return n
 
 
-def facing(depth: np.ndarray, camera: Camera, direction) -> np.ndarray:
+def facing(depth: np.ndarray, camera: Camera, direction, rows: int = 32) -> np.ndarray:
     """Cosine between each pixel's camera-facing surface normal and the camera-frame unit ``direction`` (3,),
     (H, W) float32 in -1..1; 0 where depth is 0 or at silhouettes. The same as
-    ``normals_from_depth(depth, camera) @ direction`` without the (H, W, 3) normals."""
+    ``normals_from_depth(depth, camera) @ direction`` without the (H, W, 3) normals, computed in strips of ``rows``
+    rows (each from the strip and one row either side, so the temporaries stay in cache)."""
     dx, dy, dz = (np.float32(c) for c in np.asarray(direction, np.float64))
-    X, Y, Zc, ok = _normal_terms(depth, camera, 0, 0)
-    dot = X * dx
-    dot += Y * dy
-    dot -= Zc * dz
-    norm = X * X
-    norm += Y * Y
-    norm += Zc * Zc
-    np.sqrt(norm, out=norm)
-    ok &= norm > 1e-12
-    return np.divide(dot, norm, out=np.zeros_like(norm), where=ok)
+    depth = np.ascontiguousarray(depth, np.float32)
+    h = depth.shape[0]
+    out = np.empty(depth.shape, np.float32)
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        a0, a1 = max(0, r0 - 1), min(h, r1 + 1)
+        X, Y, Zc, ok = _normal_terms(depth[a0:a1], camera, 0, a0)
+        dot = X * dx
+        dot += Y * dy
+        dot -= Zc * dz
+        norm = X * X
+        norm += Y * Y
+        norm += Zc * Zc
+        np.sqrt(norm, out=norm)
+        ok &= norm > 1e-12
+        i = slice(r0 - a0, r1 - a0)
+        out[r0:r1] = 0.0
+        np.divide(dot[i], norm[i], out=out[r0:r1], where=ok[i])
+    return out
 
 
 def world_xy(depth: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
