@@ -56,7 +56,7 @@ def fog(rgb: np.ndarray, depth: np.ndarray, camera: Camera, visibility: float, c
     t = transmission(depth, camera, visibility)
     ct = 1.0 - t
     c = np.asarray(colour, np.float64) * 255.0
-    planes = cv2.split(rgb)
+    planes = cv2.split(np.ascontiguousarray(rgb))
     out = []
     for k in range(3):
         o = cv2.multiply(planes[k], t, dtype=cv2.CV_32F)
