@@ -60,6 +60,33 @@ def simplify_hull(points: np.ndarray, max_vertices: int = HULL_MAX_VERTICES,
         return pts
 
 
+# bodies weigh DENSITY x hull volume (kg/m^3; the YCB objects average ~500: a cracker box 200, a soup can 870)
+DENSITY = 500.0
+MIN_MASS = 0.005  # kg
+
+
+def hull_volume(points: np.ndarray) -> float:
+    """Volume (m^3, unscaled) of the convex hull of points (K, 3); a thin bounding-box volume for flat sets."""
+    pts = np.asarray(points, np.float64)
+    try:
+        from scipy.spatial import ConvexHull
+
+        return float(ConvexHull(pts).volume)
+    except Exception:  # flat or degenerate: physics uses a thickened box for these
+        ext = np.maximum(pts.max(0) - pts.min(0), 1e-3)
+        return float(np.prod(ext))
+
+
+def body_mass(volume: float, scale: float) -> float:
+    """Mass (kg) of a body whose unscaled hull has ``volume``, drawn at ``scale``: masses proportional to size.
+
+    (The earlier ``0.2 * scale ** 3`` assumed meshes in metres at scale ~1; distractor primitives are unit-radius
+    meshes scaled by ~5 cm, so they weighed 1 g beside 200 g objects: a 200:1 ratio the solver resolves slowly,
+    with deep penetrations.)
+    """
+    return max(MIN_MASS, DENSITY * float(volume) * float(scale) ** 3)
+
+
 class PhysicsWorld:
     """Owns one pybullet client. Use as a context manager: ``with PhysicsWorld() as w: w.settle(...)``."""
 
@@ -67,6 +94,7 @@ class PhysicsWorld:
         self._p = None
         self._client = -1
         self._hulls: dict[str, list] = {}
+        self._volumes: dict[str, float] = {}
 
     def __enter__(self) -> "PhysicsWorld":
         import pybullet as p
@@ -106,6 +134,33 @@ class PhysicsWorld:
                     break
         return steps
 
+    def _collision_shape(self, asset_key: str, mesh, scale: float) -> int:
+        """The body shape of an asset at ``scale``: its exact primitive (box, sphere, cylinder, capsule) when the
+        catalog knows one, else its simplified convex hull. Records the unscaled volume for the body's mass."""
+        p = self._p
+        if mesh.collision is not None:
+            kind, d = mesh.collision
+            s = float(scale)
+            if kind == "box":
+                self._volumes[asset_key] = float(np.prod(d))
+                return self._shape(p.GEOM_BOX, halfExtents=[0.5 * s * x for x in d])
+            if kind == "sphere":
+                self._volumes[asset_key] = 4.0 / 3.0 * math.pi * d[0] ** 3
+                return self._shape(p.GEOM_SPHERE, radius=s * d[0])
+            if kind == "cylinder":
+                self._volumes[asset_key] = math.pi * d[0] ** 2 * d[1]
+                return self._shape(p.GEOM_CYLINDER, radius=s * d[0], height=s * d[1])
+            if kind == "capsule":
+                self._volumes[asset_key] = math.pi * d[0] ** 2 * d[1] + 4.0 / 3.0 * math.pi * d[0] ** 3
+                return self._shape(p.GEOM_CAPSULE, radius=s * d[0], height=s * d[1])
+        # pybullet keeps a reference to every float of a vertices list it is given (a refcount leak: ~0.4 MB per
+        # sample): pass the same cached, unscaled list every time and scale with meshScale
+        verts = self._hulls.get(asset_key)
+        if verts is None:
+            verts = self._hulls[asset_key] = simplify_hull(mesh.hull_vertices).tolist()
+            self._volumes[asset_key] = hull_volume(np.asarray(verts))
+        return self._shape(p.GEOM_MESH, vertices=verts, meshScale=[scale] * 3)
+
     def _shape(self, kind: int, **kw) -> int:
         return self._p.createCollisionShape(kind, physicsClientId=self._client, **kw)
 
@@ -136,14 +191,9 @@ class PhysicsWorld:
             mesh = catalog[obj.asset_key]
             key = (obj.asset_key, round(obj.scale, 6))
             if key not in shapes:
-                # pybullet keeps a reference to every float of a vertices list it is given (a refcount leak:
-                # ~0.4 MB per sample): pass the same cached, unscaled list every time and scale with meshScale
-                verts = self._hulls.get(obj.asset_key)
-                if verts is None:
-                    verts = self._hulls[obj.asset_key] = simplify_hull(mesh.hull_vertices).tolist()
-                shapes[key] = self._shape(p.GEOM_MESH, vertices=verts, meshScale=[obj.scale] * 3)
+                shapes[key] = self._collision_shape(obj.asset_key, mesh, obj.scale)
             T = obj.T_world_obj
-            mass = max(1e-3, 0.2 * obj.scale ** 3)
+            mass = body_mass(self._volumes[obj.asset_key], obj.scale)
             b = p.createMultiBody(mass, shapes[key], basePosition=T[:3, 3].tolist(),
                                   baseOrientation=matrix_to_quat_xyzw(T[:3, :3]).tolist(), physicsClientId=cid)
             # rolling/spinning friction lets round objects (balls, cans on their side) come to rest instead of

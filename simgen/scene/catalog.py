@@ -45,6 +45,9 @@ class MeshData:
     roughness: float = 0.7
     hull_vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
     source: str = ""
+    # exact collision primitive for procedural shapes, in the mesh frame: ("box", (ex, ey, ez)), ("sphere", (r,)),
+    # ("cylinder", (r, h)) or ("capsule", (r, h)), h along z (capsule: between the cap centres); None: the hull
+    collision: Optional[tuple[str, tuple[float, ...]]] = None
 
     @property
     def extents(self) -> np.ndarray:
@@ -100,6 +103,30 @@ def _load_texture_file(path: Path, max_size: int) -> np.ndarray:
 SPHERE_SUBDIVISIONS = 3
 CAPSULE_COUNT = [16, 16]
 TORUS_SECTIONS = (32, 16)
+
+
+COLLISION_SHAPES = ("box", "sphere", "cylinder", "capsule")
+
+
+def primitive_collision(shape: str, vertices: np.ndarray) -> Optional[tuple[str, tuple[float, ...]]]:
+    """The exact collision primitive of a procedural ``shape`` from its (centred, possibly scaled) vertices (N, 3),
+    or None for shapes physics approximates by their hull (cone, torus, nut, ...) or meshes not centred at the
+    origin. Dimensions are measured on the vertices, so they follow any scaling applied to the mesh."""
+    if shape not in COLLISION_SHAPES:
+        return None
+    v = np.asarray(vertices, np.float64)
+    lo, hi = v.min(0), v.max(0)
+    if np.abs(lo + hi).max() > 1e-6 * max(1.0, float(np.abs(v).max())):
+        return None
+    ext = hi - lo
+    if shape == "box":
+        return "box", tuple(float(e) for e in ext)
+    if shape == "sphere":
+        return "sphere", (float(np.linalg.norm(v, axis=1).max()),)
+    r = float(np.linalg.norm(v[:, :2], axis=1).max())
+    if shape == "cylinder":
+        return "cylinder", (r, float(ext[2]))
+    return "capsule", (r, max(float(ext[2]) - 2 * r, 0.0))
 
 
 def _primitive(shape: str, size: list[float]):
@@ -403,8 +430,10 @@ def load_object(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: in
             tm = _split_for_flat(tm) if o.shape == "box" else tm
             uv = _box_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), 1.0 / max(o.size))
         color = o.color if tex is None else [1.0, 1.0, 1.0]
-        return mesh_from_trimesh(key, tm, texture=tex, uv=uv, base_color=color, metallic=o.metallic,
-                                 roughness=o.roughness, source=source)
+        m = mesh_from_trimesh(key, tm, texture=tex, uv=uv, base_color=color, metallic=o.metallic,
+                              roughness=o.roughness, source=source)
+        m.collision = primitive_collision(o.shape, m.vertices)
+        return m
     path = safe_asset_path(assets_root, o.mesh)  # type: ignore[arg-type]
     tm, uv, tex = load_mesh_file(path, key, max_texture_size)
     if o.texture is not None:  # explicit texture overrides the file's own

@@ -65,3 +65,52 @@ def test_reused_client_results_independent_of_history():
         alone = settle(w2, 3)
     assert len(alone) == len(seq[3]) and all(np.array_equal(a, b) for a, b in zip(alone, seq[3]))
     assert n_bodies == 5 + len(seq[3])  # ground + 4 rims + the last sample's objects: earlier ones were freed
+
+
+def test_primitive_collision_shapes_match_the_meshes():
+    """Procedural box/sphere/cylinder/capsule collide as exact pybullet primitives with the mesh's dimensions;
+    cone and torus keep their hulls."""
+    from simgen.scene.catalog import _primitive, primitive_collision
+
+    kind, d = primitive_collision("box", _primitive("box", [0.1, 0.07, 0.06]).vertices)
+    assert kind == "box" and d == pytest.approx((0.1, 0.07, 0.06))
+    kind, d = primitive_collision("sphere", _primitive("sphere", [0.04]).vertices)
+    assert kind == "sphere" and d == pytest.approx((0.04,))
+    kind, d = primitive_collision("cylinder", _primitive("cylinder", [0.035, 0.11]).vertices)
+    assert kind == "cylinder" and d == pytest.approx((0.035, 0.11))
+    kind, d = primitive_collision("capsule", _primitive("capsule", [0.025, 0.08]).vertices)
+    assert kind == "capsule" and d == pytest.approx((0.025, 0.08))
+    assert primitive_collision("cone", _primitive("cone", [0.04, 0.09]).vertices) is None
+    assert primitive_collision("torus", _primitive("torus", [0.045, 0.015]).vertices) is None
+    off_centre = _primitive("box", [0.1, 0.1, 0.1]).vertices + 0.05
+    assert primitive_collision("box", off_centre) is None
+
+
+@pytest.mark.parametrize("shape,size,scale,rest_z", [
+    ("sphere", [0.04], 1.0, 0.04),           # a ball rests on its radius (the old 64-vertex hull sank ~2 mm)
+    ("sphere", [0.04], 1.25, 0.05),          # scaled instances use scaled primitives
+    ("box", [0.1, 0.07, 0.06], 1.0, None),   # a box rests on one of its faces: centre at a half extent
+])
+def test_primitives_rest_at_their_true_height(shape, size, scale, rest_z):
+    from simgen.physics.settle import PhysicsWorld
+    from simgen.scene.catalog import AssetCatalog
+    from simgen.scene.model import Camera, ObjectInstance, Scene
+    from simgen.scene.spec import scene_from_dict
+    from pathlib import Path
+
+    spec = scene_from_dict({"objects": [{"category": "a", "shape": shape, "size": size}]})
+    cat = AssetCatalog.from_spec(spec, Path("."))
+    key = cat.object_keys[0]
+    assert cat[key].collision is not None
+    T = np.eye(4)
+    T[:3, 3] = [0.0, 0.0, 0.2]
+    obj = ObjectInstance(asset_key=key, category="a", instance_id=1, T_world_obj=T, scale=scale)
+    cam = Camera(fx=500, fy=500, cx=80, cy=60, width=160, height=120, znear=0.05, zfar=20)
+    scene = Scene(objects=[obj], camera=cam, lights=[], ambient=np.zeros(3), bg_color=np.zeros(3), environment=[])
+    with PhysicsWorld() as w:
+        out = w.settle(scene, cat, spec.physics)
+    z = out.objects[0].T_world_obj[2, 3]
+    if rest_z is None:
+        assert min(abs(z - h / 2) for h in size) < 1e-3, z
+    else:
+        assert z == pytest.approx(rest_z, abs=5e-4)

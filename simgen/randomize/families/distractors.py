@@ -53,7 +53,7 @@ def _unit_primitive(shape: str, rng: np.random.Generator):
 def build_bank(cfg: DistractorsConfig, spec: SceneSpec, catalog, assets_root: Path) -> tuple[list[str], list[str]]:
     """Add distractor meshes to ``catalog``; returns (primitive keys, mesh keys). Radii are 1 for primitives;
     mesh distractors keep their size and are scaled per instance."""
-    from simgen.scene.catalog import mesh_from_trimesh
+    from simgen.scene.catalog import mesh_from_trimesh, primitive_collision
 
     rng = bank_rng("distractors", cfg.bank_seed)
     prim_keys = []
@@ -66,6 +66,7 @@ def build_bank(cfg: DistractorsConfig, spec: SceneSpec, catalog, assets_root: Pa
         key = f"{PRIMITIVE_PREFIX}{j}:{shape}__"
         m = mesh_from_trimesh(key, tm, texture=None, uv=None, base_color=random_colour(rng), metallic=0.0,
                               roughness=float(rng.uniform(0.3, 0.9)), source=f"distractor {shape}")
+        m.collision = primitive_collision(shape, m.vertices)
         kind = _TEXTURES[int(rng.integers(len(_TEXTURES)))]
         catalog.meshes[key] = textured_variant(m, key, kind, rng)
         prim_keys.append(key)
