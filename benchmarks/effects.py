@@ -25,7 +25,6 @@ OpenCV runs on ``--cv-threads`` threads (default 1: the cost on one core, as wit
 
 from __future__ import annotations
 
-import argparse
 import copy
 import os
 import pickle
@@ -39,7 +38,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import compose  # noqa: E402  (the CLI's config composition)
+from throughput import compose, scene_parser  # noqa: E402  (the CLI's config composition)
 
 WEATHER_KINDS = ["fog", "haze", "rain", "snow", "low_light"]
 
@@ -114,12 +113,7 @@ def make_backdrop(tmp: Path) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scene", default="default")
-    ap.add_argument("--randomization", default="moderate")
-    ap.add_argument("--ycb", default=str(REPO.parent / "shared" / "ycb"))
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--height", type=int, default=480)
+    ap = scene_parser(__doc__)
     ap.add_argument("--frames", type=int, default=6, help="frames rendered (and effects timed on)")
     ap.add_argument("--reps", type=int, default=5, help="best of this many calls")
     ap.add_argument("--n", type=int, default=120, help="sample indices of the real after_render mean")

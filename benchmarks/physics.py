@@ -14,7 +14,6 @@ share of samples that ran out of step budget. Scene physics keys can be overridd
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -25,14 +24,11 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import compose  # noqa: E402  (the CLI's config composition)
+from throughput import compose, scene_parser  # noqa: E402  (the CLI's config composition)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scene", default="default")
-    ap.add_argument("--randomization", default="moderate")
-    ap.add_argument("--ycb", default=str(REPO.parent / "shared" / "ycb"))
+    ap = scene_parser(__doc__, size=False)
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timestep", type=float, default=None)

@@ -13,7 +13,6 @@ of the timed samples.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CLOCK = time.perf_counter  # --clock cpu: time.thread_time
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import compose  # noqa: E402,F401  (the CLI's config composition)
+from throughput import compose, scene_parser  # noqa: E402,F401  (the CLI's config composition)
 
 
 class Timers:
@@ -50,12 +49,7 @@ class Timers:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scene", default="default")
-    ap.add_argument("--randomization", default="moderate")
-    ap.add_argument("--ycb", default=str(REPO.parent / "shared" / "ycb"))
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--height", type=int, default=480)
+    ap = scene_parser(__doc__)
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--skip", type=int, default=4)
     ap.add_argument("--cprofile", default=None)

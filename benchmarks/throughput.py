@@ -51,6 +51,18 @@ def compose(scene: str, randomization: str, ycb: str, width: int, height: int, e
     return OmegaConf.to_object(cfg)
 
 
+def scene_parser(doc: str, size: bool = True) -> argparse.ArgumentParser:
+    """The arguments every in-process benchmark shares: --scene, --randomization, --ycb (and --width/--height)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scene", default="default")
+    ap.add_argument("--randomization", default="moderate")
+    ap.add_argument("--ycb", default=str(REPO.parent / "shared" / "ycb"))
+    if size:
+        ap.add_argument("--width", type=int, default=640)
+        ap.add_argument("--height", type=int, default=480)
+    return ap
+
+
 def one(a: argparse.Namespace) -> None:
     """Child mode: render once, print JSON with seconds, peak RSS (self and workers) and the GL renderer."""
     import logging
