@@ -200,7 +200,10 @@ def test_interrupt_leaves_a_resumable_run(tmp_path, sig, code):
     out = tmp_path / "o"
     args = [sys.executable, "-m", "simgen.cli.main", "render", f"output_dir={out}", "n_images=40", "shard_size=2",
             "render.width=160", "render.height=120", "export.preview=false"]
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT: give the child the
+    # default disposition, as an interactive Ctrl-C would find it, so the test means the same wherever it runs
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and not list((out / ".simgen" / "shards").glob("shard_*.json")):
         time.sleep(0.2)
