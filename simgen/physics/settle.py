@@ -93,8 +93,7 @@ class PhysicsWorld:
     def __init__(self) -> None:
         self._p = None
         self._client = -1
-        self._hulls: dict[str, list] = {}
-        self._volumes: dict[str, float] = {}
+        self._hulls: dict[str, tuple[list, float]] = {}
 
     def __enter__(self) -> "PhysicsWorld":
         import pybullet as p
@@ -136,30 +135,44 @@ class PhysicsWorld:
 
     def _collision_shape(self, asset_key: str, mesh, scale: float) -> int:
         """The body shape of an asset at ``scale``: its exact primitive (box, sphere, cylinder, capsule) when the
-        catalog knows one, else its simplified convex hull. Records the unscaled volume for the body's mass."""
+        catalog knows one, else its simplified convex hull."""
         p = self._p
         if mesh.collision is not None:
             kind, d = mesh.collision
             s = float(scale)
             if kind == "box":
-                self._volumes[asset_key] = float(np.prod(d))
                 return self._shape(p.GEOM_BOX, halfExtents=[0.5 * s * x for x in d])
             if kind == "sphere":
-                self._volumes[asset_key] = 4.0 / 3.0 * math.pi * d[0] ** 3
                 return self._shape(p.GEOM_SPHERE, radius=s * d[0])
             if kind == "cylinder":
-                self._volumes[asset_key] = math.pi * d[0] ** 2 * d[1]
                 return self._shape(p.GEOM_CYLINDER, radius=s * d[0], height=s * d[1])
             if kind == "capsule":
-                self._volumes[asset_key] = math.pi * d[0] ** 2 * d[1] + 4.0 / 3.0 * math.pi * d[0] ** 3
                 return self._shape(p.GEOM_CAPSULE, radius=s * d[0], height=s * d[1])
-        # pybullet keeps a reference to every float of a vertices list it is given (a refcount leak: ~0.4 MB per
-        # sample): pass the same cached, unscaled list every time and scale with meshScale
-        verts = self._hulls.get(asset_key)
-        if verts is None:
-            verts = self._hulls[asset_key] = simplify_hull(mesh.hull_vertices).tolist()
-            self._volumes[asset_key] = hull_volume(np.asarray(verts))
-        return self._shape(p.GEOM_MESH, vertices=verts, meshScale=[scale] * 3)
+        return self._shape(p.GEOM_MESH, vertices=self._hull(asset_key, mesh)[0], meshScale=[scale] * 3)
+
+    def _hull(self, asset_key: str, mesh) -> tuple[list, float]:
+        """The asset's simplified hull vertices (a cached list: pybullet keeps a reference to every float of a
+        vertices list it is given, a ~0.4 MB-per-sample leak if a new one were passed each time; shapes scale it
+        with meshScale) and its unscaled volume."""
+        h = self._hulls.get(asset_key)
+        if h is None:
+            verts = simplify_hull(mesh.hull_vertices)
+            h = self._hulls[asset_key] = (verts.tolist(), hull_volume(verts))
+        return h
+
+    def _volume(self, asset_key: str, mesh) -> float:
+        """Unscaled volume (m^3) of the asset's collision shape."""
+        if mesh.collision is not None:
+            kind, d = mesh.collision
+            if kind == "box":
+                return float(np.prod(d))
+            if kind == "sphere":
+                return 4.0 / 3.0 * math.pi * d[0] ** 3
+            if kind == "cylinder":
+                return math.pi * d[0] ** 2 * d[1]
+            if kind == "capsule":
+                return math.pi * d[0] ** 2 * d[1] + 4.0 / 3.0 * math.pi * d[0] ** 3
+        return self._hull(asset_key, mesh)[1]
 
     def _shape(self, kind: int, **kw) -> int:
         return self._p.createCollisionShape(kind, physicsClientId=self._client, **kw)
@@ -193,7 +206,7 @@ class PhysicsWorld:
             if key not in shapes:
                 shapes[key] = self._collision_shape(obj.asset_key, mesh, obj.scale)
             T = obj.T_world_obj
-            mass = body_mass(self._volumes[obj.asset_key], obj.scale)
+            mass = body_mass(self._volume(obj.asset_key, mesh), obj.scale)
             b = p.createMultiBody(mass, shapes[key], basePosition=T[:3, 3].tolist(),
                                   baseOrientation=matrix_to_quat_xyzw(T[:3, :3]).tolist(), physicsClientId=cid)
             # rolling/spinning friction lets round objects (balls, cans on their side) come to rest instead of

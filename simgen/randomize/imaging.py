@@ -47,10 +47,6 @@ def srgb_to_linear(rgb_u8: np.ndarray) -> np.ndarray:
     return _TO_LINEAR[rgb_u8]
 
 
-def linear_to_srgb_u8(lin: np.ndarray) -> np.ndarray:
-    return to_u8(np.power(np.clip(lin, 0.0, 1.0), 1.0 / 2.2) * 255.0)
-
-
 def to_u8(img: np.ndarray) -> np.ndarray:
     """Float image in 0..255 -> uint8 (rounded half up, clipped). The input is not modified.
 

@@ -27,7 +27,9 @@ class FastForwardPass:
 
     def __init__(self, renderer) -> None:
         from OpenGL import GL
-        from pyrender.constants import MAX_N_LIGHTS, ProgramFlags, RenderFlags
+        from pyrender.constants import MAX_N_LIGHTS, ProgramFlags, RenderFlags, TexFlags
+        from pyrender.light import PointLight, SpotLight
+        from pyrender.material import MetallicRoughnessMaterial, SpecularGlossinessMaterial
 
         self.r = renderer
         self.GL = GL
@@ -39,6 +41,24 @@ class FastForwardPass:
         self._loc: dict[tuple[int, str], int] = {}
         self._prog: dict[tuple, object] = {}
         self.calls = {"fast": 0, "stock": 0}
+        self._PointLight, self._SpotLight = PointLight, SpotLight
+        self._MR, self._SG = MetallicRoughnessMaterial, SpecularGlossinessMaterial
+        # uniform setters by (kind, length) as pyrender's set_uniform picks them; matrices by shape
+        self._vec = {}
+        for kind, dtype, names in (("u", np.uint32, "uiv"), ("i", np.int32, "iv"), ("f", np.float32, "fv")):
+            for n in (1, 2, 3, 4):
+                self._vec[kind, n] = (getattr(GL, f"glUniform{n}{names}"), dtype)
+        self._mat = {(n, n): getattr(GL, f"glUniformMatrix{n}fv") for n in (2, 3, 4)}
+        # material textures in pyrender's binding order: (flag, attribute, sampler uniform)
+        self._tex_slots = ((TexFlags.NORMAL, "normalTexture", "material.normal_texture"),
+                           (TexFlags.OCCLUSION, "occlusionTexture", "material.occlusion_texture"),
+                           (TexFlags.EMISSIVE, "emissiveTexture", "material.emissive_texture"),
+                           (TexFlags.BASE_COLOR, "baseColorTexture", "material.base_color_texture"),
+                           (TexFlags.METALLIC_ROUGHNESS, "metallicRoughnessTexture",
+                            "material.metallic_roughness_texture"),
+                           (TexFlags.DIFFUSE, "diffuseTexture", "material.diffuse_texture"),
+                           (TexFlags.SPECULAR_GLOSSINESS, "specularGlossinessTexture",
+                            "material.specular_glossiness_texture"))
 
     # ------------------------------------------------------------------ uniforms
     def _location(self, pid: int, name: str) -> int:
@@ -56,18 +76,12 @@ class FastForwardPass:
             return
         if isinstance(value, np.ndarray):
             if value.ndim == 1:
-                if np.issubdtype(value.dtype, np.unsignedinteger):
-                    {1: GL.glUniform1uiv, 2: GL.glUniform2uiv, 3: GL.glUniform3uiv, 4: GL.glUniform4uiv}[
-                        value.shape[0]](loc, 1, value.astype(np.uint32))
-                elif np.issubdtype(value.dtype, np.integer):
-                    {1: GL.glUniform1iv, 2: GL.glUniform2iv, 3: GL.glUniform3iv, 4: GL.glUniform4iv}[
-                        value.shape[0]](loc, 1, value.astype(np.int32))
-                else:
-                    {1: GL.glUniform1fv, 2: GL.glUniform2fv, 3: GL.glUniform3fv, 4: GL.glUniform4fv}[
-                        value.shape[0]](loc, 1, value.astype(np.float32))
+                kind = ("u" if np.issubdtype(value.dtype, np.unsignedinteger) else
+                        "i" if np.issubdtype(value.dtype, np.integer) else "f")
+                fn, dtype = self._vec[kind, value.shape[0]]
+                fn(loc, 1, value.astype(dtype))
             else:
-                {(2, 2): GL.glUniformMatrix2fv, (3, 3): GL.glUniformMatrix3fv, (4, 4): GL.glUniformMatrix4fv}[
-                    value.shape](loc, 1, GL.GL_TRUE, value.astype(np.float32))
+                self._mat[value.shape](loc, 1, GL.GL_TRUE, value.astype(np.float32))
         elif isinstance(value, float):
             GL.glUniform1f(loc, value)
         elif isinstance(value, (int, bool)):
@@ -86,8 +100,7 @@ class FastForwardPass:
 
     def _bind_lighting(self, scene, pid: int, counts: tuple[int, int, int]) -> None:
         """pyrender's _bind_lighting without shadows, for scenes with at most MAX_N_LIGHTS of each kind."""
-        from pyrender.light import PointLight, SpotLight
-
+        PointLight, SpotLight = self._PointLight, self._SpotLight
         n_d, n_s, n_p = counts
         self._set(pid, "ambient_light", scene.ambient_light)
         self._set(pid, "n_directional_lights", n_d)
@@ -210,21 +223,10 @@ class FastForwardPass:
 
     def _bind_material(self, material, pid: int, setstate) -> None:
         """Textures, material uniforms and per-material state, as pyrender's _bind_and_draw_primitive sets them."""
-        from pyrender.constants import TexFlags
-        from pyrender.material import MetallicRoughnessMaterial, SpecularGlossinessMaterial
-
         GL = self.GL
         tf = material.tex_flags
         unit = 0
-        for flag, attr, name in ((TexFlags.NORMAL, "normalTexture", "material.normal_texture"),
-                                 (TexFlags.OCCLUSION, "occlusionTexture", "material.occlusion_texture"),
-                                 (TexFlags.EMISSIVE, "emissiveTexture", "material.emissive_texture"),
-                                 (TexFlags.BASE_COLOR, "baseColorTexture", "material.base_color_texture"),
-                                 (TexFlags.METALLIC_ROUGHNESS, "metallicRoughnessTexture",
-                                  "material.metallic_roughness_texture"),
-                                 (TexFlags.DIFFUSE, "diffuseTexture", "material.diffuse_texture"),
-                                 (TexFlags.SPECULAR_GLOSSINESS, "specularGlossinessTexture",
-                                  "material.specular_glossiness_texture")):
+        for flag, attr, name in self._tex_slots:
             if tf & flag:
                 GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
                 tex = getattr(material, attr)
@@ -232,11 +234,11 @@ class FastForwardPass:
                 self._set(pid, name, unit)
                 unit += 1
         self._set(pid, "material.emissive_factor", material.emissiveFactor)
-        if isinstance(material, MetallicRoughnessMaterial):
+        if isinstance(material, self._MR):
             self._set(pid, "material.base_color_factor", material.baseColorFactor)
             self._set(pid, "material.metallic_factor", material.metallicFactor)
             self._set(pid, "material.roughness_factor", material.roughnessFactor)
-        elif isinstance(material, SpecularGlossinessMaterial):
+        elif isinstance(material, self._SG):
             self._set(pid, "material.diffuse_factor", material.diffuseFactor)
             self._set(pid, "material.specular_factor", material.specularFactor)
             self._set(pid, "material.glossiness_factor", material.glossinessFactor)
