@@ -13,6 +13,11 @@ steady state (CPU seconds of the process and its workers over wall seconds). Pri
 (CPU model, cores, GL renderer) and the 1-minute load average before and after every run (the machine is shared:
 numbers measured at load >= 1 on 2 cores are not comparable with quiet ones).
 
+``--ceiling`` adds what the machine gives any number of processes: one worker pinned to one core (llvmpipe with
+one thread), and max(--workers) such renders run at once, independently, each pinned to its own core. Their
+summed rate is the most that many processes can get here (no shared work, no merge): if ``workers=2`` is close
+to it, the sub-linear speed-up is the machine's (shared caches, memory bandwidth, a busy host), not simgen's.
+
 ``--repo PATH`` benchmarks another checkout of simgen (e.g. a ``git worktree`` of an older commit) with the same
 script, for before/after tables measured back to back.
 """
@@ -102,7 +107,8 @@ def machine() -> dict:
     return info
 
 
-def run_child(scene: str, workers: int, n: int, a: argparse.Namespace) -> dict:
+def start_child(scene: str, workers: int, n: int, a: argparse.Namespace, core: int | None = None):
+    """Start one benchmark child (optionally pinned to CPU ``core``); :func:`finish_child` collects it."""
     out = tempfile.mkdtemp(prefix="simgen_bench_")
     cmd = [sys.executable, __file__, "--child", "--scene", scene, "--workers", str(workers), "--n", str(n),
            "--out", out, "--width", str(a.width), "--height", str(a.height), "--ycb", a.ycb,
@@ -110,15 +116,37 @@ def run_child(scene: str, workers: int, n: int, a: argparse.Namespace) -> dict:
     env = dict(os.environ)
     if a.repo:
         env["PYTHONPATH"] = str(Path(a.repo).resolve()) + os.pathsep + env.get("PYTHONPATH", "")
-    load0 = os.getloadavg()[0]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    load1 = os.getloadavg()[0]
+    if core is not None:  # llvmpipe sizes its thread pool by the cores it may use
+        env["LP_NUM_THREADS"] = "1"
+    pin = (lambda: os.sched_setaffinity(0, {core})) if core is not None else None
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=pin)
+    return proc, out, os.getloadavg()[0]
+
+
+def finish_child(started) -> dict:
+    proc, out, load0 = started
+    stdout, stderr = proc.communicate()
     shutil.rmtree(out, ignore_errors=True)
-    if r.returncode != 0:
-        raise SystemExit(f"benchmark child failed:\n{r.stderr[-3000:]}")
-    res = json.loads(r.stdout.strip().splitlines()[-1])
-    res["load"] = (load0, load1)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{stderr[-3000:]}")
+    res = json.loads(stdout.strip().splitlines()[-1])
+    res["load"] = (load0, os.getloadavg()[0])
     return res
+
+
+def run_child(scene: str, workers: int, n: int, a: argparse.Namespace) -> dict:
+    return finish_child(start_child(scene, workers, n, a))
+
+
+def ceiling(scene: str, k: int, n_small: int, a: argparse.Namespace) -> tuple[float, list[float]]:
+    """What k processes can get out of this machine at all: k independent one-worker renders at once, each pinned
+    to its own core (no shared work, no merge). Returns (summed steady img/s, each process's steady img/s)."""
+    cores = sorted(os.sched_getaffinity(0))[:k]
+    small = [finish_child(s) for s in [start_child(scene, 1, n_small, a, c) for c in cores]]
+    big = [finish_child(s) for s in [start_child(scene, 1, a.n, a, c) for c in cores]]
+    rates = [(a.n - n_small) / max(b["seconds"] - s["seconds"], 1e-9) for s, b in zip(small, big)]
+    return sum(rates), rates
 
 
 def main() -> None:
@@ -133,6 +161,10 @@ def main() -> None:
     ap.add_argument("--ycb", default=str(REPO.parent / "shared" / "ycb"))
     ap.add_argument("--repo", default=None, help="benchmark the simgen package of this checkout instead")
     ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="also run one worker pinned to one core, and max(--workers) independent one-worker "
+                         "renders at once, each pinned to its own core: the most that many processes get from "
+                         "this machine (compare with the workers=N row)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--scene", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -167,14 +199,32 @@ def main() -> None:
                          "rss_worker_mb": rss_worker, "rss_main_mb": big["rss_self_mb"], "load": loads})
             print(f"  {scene} workers={w}: steady {steady:.2f} img/s, total {total:.2f} img/s, {cores:.2f} cores, "
                   f"load {loads[0]:.2f} -> {loads[1]:.2f}", flush=True)
+        k = max(a.workers)
+        if a.ceiling and base is not None:
+            n_small = max(a.n // 4, a.shard_size)
+            runs = [("1, pinned to 1 core", 1)] + ([(f"{k} x 1, independent, pinned", k)] if k > 1 else [])
+            for label, kk in runs:
+                if kk > len(os.sched_getaffinity(0)):
+                    continue
+                load0 = os.getloadavg()[0]
+                total_rate, rates = ceiling(scene, kk, n_small, a)
+                rows.append({"scene": scene, "workers": label, "steady": total_rate, "total": float("nan"),
+                             "speedup": total_rate / base, "cores_busy": float(kk), "rss_worker_mb": float("nan"),
+                             "rss_main_mb": float("nan"), "load": (load0, os.getloadavg()[0]),
+                             "per_process": rates})
+                print(f"  {scene} {label}: {total_rate:.2f} img/s ({', '.join(f'{r:.2f}' for r in rates)})",
+                      flush=True)
     print(f"\n{a.width}x{a.height}, randomization={a.randomization} {' '.join(a.overrides)}, N={a.n}, "
           f"GL: {gl}, simgen: {simgen_at}, load after: {os.getloadavg()}\n")
     print("| scene | workers | steady img/s | total img/s (incl. start-up) | speed-up | cores busy | "
           "peak RSS per worker MB | load before -> after |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['scene']} | {r['workers']} | {r['steady']:.2f} | {r['total']:.2f} | {r['speedup']:.2f}x | "
-              f"{r.get('cores_busy', float('nan')):.2f} | {r['rss_worker_mb']:.0f} | "
+        def f(v, spec):
+            return "-" if v != v else format(v, spec)  # nan: not measured for this row
+
+        print(f"| {r['scene']} | {r['workers']} | {r['steady']:.2f} | {f(r['total'], '.2f')} | {r['speedup']:.2f}x | "
+              f"{f(r.get('cores_busy', float('nan')), '.2f')} | {f(r['rss_worker_mb'], '.0f')} | "
               f"{r['load'][0]:.2f} -> {r['load'][1]:.2f} |")
     if a.json:
         Path(a.json).write_text(json.dumps({"machine": machine(), "gl": gl, "args": vars(a), "rows": rows},

@@ -56,7 +56,9 @@ def _share_cores_between_parallel_jobs() -> None:
         n_jobs = int(HydraConfig.get().launcher.get("n_jobs") or 1)
     except Exception:
         return
-    cores = os.cpu_count() or 1
+    from simgen.launch.local import available_cores
+
+    cores = available_cores()
     if n_jobs < 0:
         n_jobs = cores
     if n_jobs <= 1:

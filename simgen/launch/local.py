@@ -43,6 +43,15 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on: its affinity mask (taskset, cgroup cpusets) where the OS has one, else
+    ``os.cpu_count()``. Thread pools sized from ``os.cpu_count()`` oversubscribe a process pinned to fewer cores."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
 def _init_worker(cfg: RenderAppConfig, spec: SceneSpec, log_level: int, progress_queue=None,
                  parent_pid: int | None = None) -> None:
     global _GEN, _QUEUE, _PARENT
@@ -55,7 +64,7 @@ def _init_worker(cfg: RenderAppConfig, spec: SceneSpec, log_level: int, progress
     _QUEUE = progress_queue
     # Mesa llvmpipe starts one raster thread per core in every process; with N workers on C cores give each
     # worker C // N threads so they don't oversubscribe (a user's LP_NUM_THREADS wins)
-    os.environ.setdefault("LP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, cfg.workers))))
+    os.environ.setdefault("LP_NUM_THREADS", str(max(1, available_cores() // max(1, cfg.workers))))
     logging.basicConfig(level=log_level, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     from simgen.pipeline import Generator
 
