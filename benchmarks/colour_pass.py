@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,8 +69,8 @@ def main() -> None:
 
     stock_path = Path(pyrender.__file__).parent / "shaders" / "mesh.frag"
     texts = variants(stock_path.read_text())
-    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"simgen_colour_pass_{os.getpid()}"
-    tmp.mkdir(parents=True, exist_ok=True)
+    tmpdir = tempfile.TemporaryDirectory(prefix="simgen_colour_pass_")  # removed at exit, errors included
+    tmp = Path(tmpdir.name)
     files = {}
     for name, text in texts.items():
         files[name] = tmp / f"{name}.frag"
@@ -111,9 +112,7 @@ def main() -> None:
                 if rep > 0:
                     times[n].append(1000.0 * t / len(scenes))
     sp.ShaderProgram._load = orig_load
-    for f in files.values():
-        f.unlink()
-    tmp.rmdir()
+    tmpdir.cleanup()
     ref = np.stack(images["stock"]).astype(np.int16)
     base = float(np.median(times["stock"]))
     print(f"\nscene={a.scene} randomization={a.randomization} {a.width}x{a.height} {' '.join(a.overrides)} "

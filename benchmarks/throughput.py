@@ -202,14 +202,13 @@ def main() -> None:
         k = max(a.workers)
         if a.ceiling and base is not None:
             n_small = max(a.n // 4, a.shard_size)
-            runs = [("1, pinned to 1 core", 1)] + ([(f"{k} x 1, independent, pinned", k)] if k > 1 else [])
+            avail = len(os.sched_getaffinity(0))
+            runs = [("1, pinned to 1 core", 1)] + ([(f"{k} x 1, independent, pinned", k)] if 1 < k <= avail else [])
             for label, kk in runs:
-                if kk > len(os.sched_getaffinity(0)):
-                    continue
                 load0 = os.getloadavg()[0]
                 total_rate, rates = ceiling(scene, kk, n_small, a)
                 rows.append({"scene": scene, "workers": label, "steady": total_rate, "total": float("nan"),
-                             "speedup": total_rate / base, "cores_busy": float(kk), "rss_worker_mb": float("nan"),
+                             "speedup": total_rate / base, "cores_busy": float("nan"), "rss_worker_mb": float("nan"),
                              "rss_main_mb": float("nan"), "load": (load0, os.getloadavg()[0]),
                              "per_process": rates})
                 print(f"  {scene} {label}: {total_rate:.2f} img/s ({', '.join(f'{r:.2f}' for r in rates)})",

@@ -133,22 +133,24 @@ class PhysicsWorld:
                     break
         return steps
 
-    def _collision_shape(self, asset_key: str, mesh, scale: float) -> int:
-        """The body shape of an asset at ``scale``: its exact primitive (box, sphere, cylinder, capsule) when the
-        catalog knows one, else its simplified convex hull."""
+    def _collision_shape(self, asset_key: str, mesh, scale: float) -> tuple[int, float]:
+        """The body shape of an asset at ``scale`` and its unscaled volume (m^3): its exact primitive (box, sphere,
+        cylinder, capsule) when the catalog knows one, else its simplified convex hull."""
         p = self._p
         if mesh.collision is not None:
             kind, d = mesh.collision
             s = float(scale)
             if kind == "box":
-                return self._shape(p.GEOM_BOX, halfExtents=[0.5 * s * x for x in d])
+                return self._shape(p.GEOM_BOX, halfExtents=[0.5 * s * x for x in d]), float(np.prod(d))
             if kind == "sphere":
-                return self._shape(p.GEOM_SPHERE, radius=s * d[0])
+                return self._shape(p.GEOM_SPHERE, radius=s * d[0]), 4.0 / 3.0 * math.pi * d[0] ** 3
             if kind == "cylinder":
-                return self._shape(p.GEOM_CYLINDER, radius=s * d[0], height=s * d[1])
+                return self._shape(p.GEOM_CYLINDER, radius=s * d[0], height=s * d[1]), math.pi * d[0] ** 2 * d[1]
             if kind == "capsule":
-                return self._shape(p.GEOM_CAPSULE, radius=s * d[0], height=s * d[1])
-        return self._shape(p.GEOM_MESH, vertices=self._hull(asset_key, mesh)[0], meshScale=[scale] * 3)
+                return (self._shape(p.GEOM_CAPSULE, radius=s * d[0], height=s * d[1]),
+                        math.pi * d[0] ** 2 * d[1] + 4.0 / 3.0 * math.pi * d[0] ** 3)
+        verts, volume = self._hull(asset_key, mesh)
+        return self._shape(p.GEOM_MESH, vertices=verts, meshScale=[scale] * 3), volume
 
     def _hull(self, asset_key: str, mesh) -> tuple[list, float]:
         """The asset's simplified hull vertices (a cached list: pybullet keeps a reference to every float of a
@@ -159,20 +161,6 @@ class PhysicsWorld:
             verts = simplify_hull(mesh.hull_vertices)
             h = self._hulls[asset_key] = (verts.tolist(), hull_volume(verts))
         return h
-
-    def _volume(self, asset_key: str, mesh) -> float:
-        """Unscaled volume (m^3) of the asset's collision shape."""
-        if mesh.collision is not None:
-            kind, d = mesh.collision
-            if kind == "box":
-                return float(np.prod(d))
-            if kind == "sphere":
-                return 4.0 / 3.0 * math.pi * d[0] ** 3
-            if kind == "cylinder":
-                return math.pi * d[0] ** 2 * d[1]
-            if kind == "capsule":
-                return math.pi * d[0] ** 2 * d[1] + 4.0 / 3.0 * math.pi * d[0] ** 3
-        return self._hull(asset_key, mesh)[1]
 
     def _shape(self, kind: int, **kw) -> int:
         return self._p.createCollisionShape(kind, physicsClientId=self._client, **kw)
@@ -198,16 +186,15 @@ class PhysicsWorld:
                                      (0, hy + 0.05, hx + 0.1, 0.05), (0, -hy - 0.05, hx + 0.1, 0.05)):
                 wall = self._shape(p.GEOM_BOX, halfExtents=[ex, ey, 0.5])
                 p.createMultiBody(0, wall, basePosition=[cx, cy, 0.5], physicsClientId=cid)
-        shapes: dict[tuple[str, float], int] = {}
+        shapes: dict[tuple[str, float], tuple[int, float]] = {}  # (asset, scale) -> (shape, unscaled volume)
         bodies = []
         for obj in scene.objects:
-            mesh = catalog[obj.asset_key]
             key = (obj.asset_key, round(obj.scale, 6))
             if key not in shapes:
-                shapes[key] = self._collision_shape(obj.asset_key, mesh, obj.scale)
+                shapes[key] = self._collision_shape(obj.asset_key, catalog[obj.asset_key], obj.scale)
+            shape, volume = shapes[key]
             T = obj.T_world_obj
-            mass = body_mass(self._volume(obj.asset_key, mesh), obj.scale)
-            b = p.createMultiBody(mass, shapes[key], basePosition=T[:3, 3].tolist(),
+            b = p.createMultiBody(body_mass(volume, obj.scale), shape, basePosition=T[:3, 3].tolist(),
                                   baseOrientation=matrix_to_quat_xyzw(T[:3, :3]).tolist(), physicsClientId=cid)
             # rolling/spinning friction lets round objects (balls, cans on their side) come to rest instead of
             # rolling until the step budget runs out
