@@ -167,6 +167,52 @@ def _sorted_visible_mesh_nodes(self, scene):
     return [n for _, n in solid] + [n for _, n in trans]
 
 
+class OrderedNodes:
+    """An insertion-ordered set of pyrender nodes (pyrender keeps its mesh and light nodes in plain ``set``s).
+
+    pyrender binds lights, and sorts meshes, in the iteration order of those sets, which depends on the nodes'
+    addresses and on the set's history (lights are replaced every sample). The shader sums the lights of a kind
+    in that order, and float sums of three or more terms depend on the order, so the same scene could render a
+    pixel or two one grey level apart after a different history. In insertion order (= the order of
+    ``Scene.lights`` and of the node pools) every render of a scene is the same, whatever came before.
+    """
+
+    __slots__ = ("_d",)
+
+    def __init__(self, items=()) -> None:
+        self._d = dict.fromkeys(items)
+
+    def add(self, node) -> None:
+        self._d[node] = None
+
+    def remove(self, node) -> None:
+        del self._d[node]
+
+    def discard(self, node) -> None:
+        self._d.pop(node, None)
+
+    def __contains__(self, node) -> bool:
+        return node in self._d
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __or__(self, other) -> "OrderedNodes":
+        out = OrderedNodes(self._d)
+        for n in other:
+            out.add(n)
+        return out
+
+
+def ordered_node_sets(scene) -> None:
+    """Replace a fresh pyrender Scene's mesh and light node sets by :class:`OrderedNodes`."""
+    for name in ("_mesh_nodes", "_point_light_nodes", "_spot_light_nodes", "_directional_light_nodes"):
+        setattr(scene, name, OrderedNodes(getattr(scene, name)))
+
+
 class _BitPass:
     """GL state of a silhouette pass: colours ORed into the buffer (one bit per object), depth tested against the
     cleared buffer only (no depth writes), so every object's coverage is exactly its coverage rendered alone."""
@@ -319,6 +365,7 @@ class PyrenderRenderer:
         """Upload every mesh once: ``pool_sizes[key]`` instances of each object kind, ``env_counts`` of the rest."""
         pyr = self._pyr
         self._scene = pyr.Scene(bg_color=[0, 0, 0, 1], ambient_light=[0.3, 0.3, 0.3])
+        ordered_node_sets(self._scene)
         textures = {}
         for key, m in catalog.meshes.items():
             if m.texture is not None:
