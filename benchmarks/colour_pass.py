@@ -85,8 +85,8 @@ def main() -> None:
 
     sp.ShaderProgram._load = load
     cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, a.overrides)
-    import simgen.pipeline as pl
-    from simgen.render.pyrender_backend import _static_light_cache
+    import simgen.run.worker as pl
+    from simgen.render.pyrender.backend import _static_light_cache
 
     names = list(files)
     with pl.Generator(cfg) as g:

@@ -5,7 +5,7 @@
     PYTHONPATH=/path/to/old/checkout python benchmarks/effects.py --cache /tmp/frames.pkl   # before/after
     python benchmarks/effects.py --cache /tmp/frames.pkl --dump /tmp/effects_check/new    # PNGs + arrays
 
-Renders ``--frames`` real frames of the scene once (``simgen.pipeline.Generator``, config composed as
+Renders ``--frames`` real frames of the scene once (``simgen.run.worker.Generator``, config composed as
 `simgen render` composes it), keeping what ``after_render`` receives (frame, scene, instances). Then, on those
 frames, times every weather kind forced (``kind`` = const), the sensor with each combination of defocus / motion
 blur / shot noise forced on or off (JPEG off; JPEG on separately), and the backdrop composite (a synthetic backdrop
@@ -45,7 +45,7 @@ WEATHER_KINDS = ["fog", "haze", "rain", "snow", "low_light"]
 
 def render_frames(cfg, n: int) -> list[dict]:
     """What after_render receives for samples 0..n-1: {'frame', 'scene', 'instances', 'index'}."""
-    import simgen.pipeline as pl
+    import simgen.run.worker as pl
 
     got: list[dict] = []
     with pl.Generator(cfg) as g:
@@ -136,10 +136,10 @@ def main() -> None:
     frames = frames[: a.frames]
 
     import simgen
-    from simgen.pipeline import resolve_scene, sample_rng
+    from simgen.run.worker import resolve_scene, sample_rng
     from simgen.randomize.families import background, sensor, weather
     from simgen.randomize.pipeline import Randomizer
-    from simgen.randomize.rngs import family_rng
+    from simgen.core.rngs import family_rng
 
     spec = resolve_scene(cfg)
     rz = Randomizer.from_config(cfg.randomization, spec)

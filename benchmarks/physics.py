@@ -5,7 +5,7 @@
     python benchmarks/physics.py --scene ycb_video --n 100 --ycb ../shared/ycb
 
 Scenes are drawn exactly as a `simgen render` worker draws them (sample_scene + the randomization hooks that act
-before physics: pose, distractors), then settled by :class:`simgen.physics.settle.PhysicsWorld`. Besides the
+before physics: pose, distractors), then settled by :class:`simgen.physics.pybullet.PhysicsWorld`. Besides the
 time, it reports what a faster settle could cost in quality: the mean and worst penetration between bodies
 (pybullet contact distance < 0, in mm), the largest residual speed of any body when the settle stopped, and the
 share of samples that ran out of step budget. Scene physics keys can be overridden from the command line
@@ -39,10 +39,10 @@ def main() -> None:
     a = ap.parse_args()
 
     cfg = compose(a.scene, a.randomization, a.ycb, 640, 480, a.overrides)
-    from simgen.physics.settle import PhysicsWorld, settle
-    from simgen.pipeline import resolve_assets_root, resolve_scene, sample_rng
+    from simgen.physics.pybullet import PhysicsWorld, settle
+    from simgen.run.worker import resolve_assets_root, resolve_scene, sample_rng
     from simgen.randomize.pipeline import Randomizer
-    from simgen.randomize.scene_sampler import sample_scene
+    from simgen.scene.sampler import sample_scene
     from simgen.scene.catalog import AssetCatalog
 
     spec = resolve_scene(cfg)

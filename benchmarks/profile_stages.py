@@ -62,10 +62,10 @@ def main() -> None:
     CLOCK = time.thread_time if a.clock == "cpu" else time.perf_counter
 
     cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, a.overrides)
-    import simgen.dataset as ds
-    import simgen.pipeline as pl
-    import simgen.writers.coco as coco
-    from simgen.writers import atomic
+    import simgen.run.job as ds
+    import simgen.run.worker as pl
+    import simgen.export.coco as coco
+    from simgen.export import atomic
 
     T = Timers()
     tmp = Path(tempfile.mkdtemp(prefix="simgen_prof_"))
@@ -73,10 +73,10 @@ def main() -> None:
     with pl.Generator(cfg) as g:
         r = g.renderer
         # physics + scene sampling + randomization hooks
-        import simgen.physics.settle as st
+        import simgen.physics.pybullet as st
 
         T.wrap(st, "settle", "physics settle")
-        import simgen.randomize.scene_sampler as ss
+        import simgen.scene.sampler as ss
 
         T.wrap(ss, "sample_scene", "sample scene")
         T.wrap(g.randomizer, "before_physics", "randomize before_physics")

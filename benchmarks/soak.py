@@ -45,8 +45,8 @@ def main() -> None:
     ap.add_argument("--out", default="soak_out")
     a = ap.parse_args()
 
-    from simgen.dataset import Shard, run_shard
-    from simgen.pipeline import Generator
+    from simgen.run.shard import Shard, run_shard
+    from simgen.run.worker import Generator
 
     cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, [])
     out = Path(a.out)

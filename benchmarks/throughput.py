@@ -73,7 +73,7 @@ def one(a: argparse.Namespace) -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     extra = [f"n_images={a.n}", f"output_dir={a.out}", f"workers={a.workers}", f"shard_size={a.shard_size}",
              "overwrite=true"] + a.overrides

@@ -7,7 +7,7 @@ __all__ = ["__version__", "render_dataset", "load_scene", "RenderAppConfig"]
 
 def __getattr__(name):  # lazy: importing simgen stays cheap and engine-free
     if name == "render_dataset":
-        from simgen.dataset import render_dataset
+        from simgen.run.job import render_dataset
 
         return render_dataset
     if name == "load_scene":

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     from simgen.errors import SimgenError
-    from simgen.writers.yolo import write_yolo
+    from simgen.export.yolo import write_yolo
 
     ann = args.annotations or args.coco_dir / "annotations.json"
     try:

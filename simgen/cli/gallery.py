@@ -67,7 +67,7 @@ def make_backdrops(folder: Path, n: int = 6, size: tuple[int, int] = (480, 360))
     background family's sheet when no photo folder is given."""
     import cv2
 
-    from simgen.randomize.imaging import hsv_rgb, value_noise
+    from simgen.core.imaging import hsv_rgb, value_noise
 
     rng = np.random.default_rng(7)
     folder.mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,7 @@ def _render_row(cfg, family: str, preset: str, scene: str, image_dir: Optional[s
     """Samples 0..n-1 with only ``family`` at ``preset``: [(rgb, extra instances, scene params)]. ``zoom`` > 1
     renders zoom x larger and keeps the centre (small things, e.g. defects, drawn at a useful size)."""
     from simgen.config import RenderAppConfig
-    from simgen.pipeline import Generator
+    from simgen.run.worker import Generator
     from simgen.randomize.schema import RandomizationConfig
 
     rc = RenderAppConfig()
@@ -138,7 +138,7 @@ def _caption(family: str, params: dict) -> str:
 def _draw_defects(rgb: np.ndarray, extras) -> np.ndarray:
     import cv2
 
-    from simgen.writers.preview import palette
+    from simgen.export.preview import palette
 
     img = rgb.copy()
     names = ["scratch", "dent", "crack", "rust", "stain"]
@@ -196,7 +196,7 @@ def _title(family: str, scene: str, zoom: int) -> str:
 def build_gallery(cfg: GalleryAppConfig) -> list[Path]:
     from simgen.errors import ConfigError
     from simgen.randomize.schema import FAMILIES
-    from simgen.writers import atomic
+    from simgen.export import atomic
 
     unknown = [f for f in cfg.families if f not in FAMILIES]
     if unknown:

@@ -23,7 +23,7 @@ def to_render_config(cfg: DictConfig) -> RenderAppConfig:
 
 @report_errors
 def _run(cfg: DictConfig) -> None:
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     render_dataset(to_render_config(cfg))
 

@@ -1,6 +1,6 @@
 """Executors: run shards in this process, in a local process pool (``workers=N``), or on Ray (``executor=ray``).
 
-Every executor calls :func:`simgen.dataset.run_shard` on disjoint shards; the merge is the same, so the dataset's
+Every executor calls :func:`simgen.run.shard.run_shard` on disjoint shards; the merge is the same, so the dataset's
 bytes do not depend on the executor or the number of workers.
 """
 
@@ -25,7 +25,7 @@ def run_shards(cfg: RenderAppConfig, spec: SceneSpec, shards: list, out: Path, n
 
         return run_local(cfg, spec, shards, out, n_samples)
     if name == "ray":
-        from simgen.launch.ray_executor import run_ray
+        from simgen.launch.ray import run_ray
 
         return run_ray(cfg, spec, shards, out, n_samples)
     raise ConfigError(f"unknown executor {name!r}; use one of {', '.join(EXECUTORS)} (executor=local|ray)")

@@ -66,7 +66,7 @@ def _init_worker(cfg: RenderAppConfig, spec: SceneSpec, log_level: int, progress
     # worker C // N threads so they don't oversubscribe (a user's LP_NUM_THREADS wins)
     os.environ.setdefault("LP_NUM_THREADS", str(max(1, available_cores() // max(1, cfg.workers))))
     logging.basicConfig(level=log_level, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-    from simgen.pipeline import Generator
+    from simgen.run.worker import Generator
 
     _GEN = Generator(cfg, spec).__enter__()
     atexit.register(_GEN.__exit__, None, None, None)
@@ -74,7 +74,7 @@ def _init_worker(cfg: RenderAppConfig, spec: SceneSpec, log_level: int, progress
 
 def _work(args) -> dict:
     shard, out = args
-    from simgen.dataset import run_shard
+    from simgen.run.shard import run_shard
 
     def on_sample(n: int) -> None:
         if _PARENT is not None and os.getppid() != _PARENT:  # orphaned (no PDEATHSIG on this OS): stop
@@ -137,8 +137,8 @@ def standard_start_method():
 
 
 def run_local(cfg: RenderAppConfig, spec: SceneSpec, shards: list, out: Path, n_samples: int) -> dict:
-    from simgen.dataset import run_shard
-    from simgen.pipeline import Generator
+    from simgen.run.shard import run_shard
+    from simgen.run.worker import Generator
 
     gl: dict = {}
     if not shards:

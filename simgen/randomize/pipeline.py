@@ -9,7 +9,7 @@ Families and where they act::
     after_render     background (backdrop composite), defects (labelled extras), weather, sensor
 
 Each family draws from its own generator, derived from the sample's SeedSequence without advancing the sample's
-stream (:func:`simgen.randomize.rngs.family_rng`). With every family off each hook returns its input unchanged
+stream (:func:`simgen.core.rngs.family_rng`). With every family off each hook returns its input unchanged
 and draws nothing, so the images are the spine's, byte for byte.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from simgen.errors import ConfigError
-from simgen.randomize.rngs import family_rng
+from simgen.core.rngs import family_rng
 from simgen.randomize.schema import RandomizationConfig, validate_randomization
 from simgen.scene.spec import SceneSpec
 

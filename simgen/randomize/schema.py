@@ -2,7 +2,7 @@
 
 One dataclass per family; every family has ``enabled`` (false in the dataclass defaults, so a bare
 ``RandomizationConfig()`` is the spine: no extra randomization) and its parameters as :class:`Dist` distributions,
-sampled per sample from the family's own generator (see :mod:`simgen.randomize.rngs`).
+sampled per sample from the family's own generator (see :mod:`simgen.core.rngs`).
 
 A distribution in YAML::
 

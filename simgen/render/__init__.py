@@ -1,1 +1,1 @@
-"""Rendering. Import :mod:`simgen.render.gl` (platform selection) before anything imports OpenGL."""
+"""Rendering. Import :mod:`simgen.render.pyrender.gl` (platform selection) before anything imports OpenGL."""

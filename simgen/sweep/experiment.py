@@ -32,8 +32,8 @@ SCORE_KEYS = ("map", "ap50", "ap75", "ap_small", "ap_medium", "ap_large", "ar_10
 
 
 def dataset_fingerprint(rc) -> str:
-    from simgen.dataset import fingerprint
-    from simgen.pipeline import resolve_scene
+    from simgen.run.job import fingerprint
+    from simgen.run.worker import resolve_scene
 
     return fingerprint(rc, dataclasses.asdict(resolve_scene(rc)))
 
@@ -53,9 +53,9 @@ def run_experiment(cfg: ExperimentAppConfig, job_dir: str | Path, *, job: Option
         job_dir: the job's folder.
         job: Hydra job facts to record (overrides, choices, num), or None.
     """
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
     from simgen.errors import ConfigError
-    from simgen.writers import atomic
+    from simgen.export import atomic
 
     t0 = time.perf_counter()
     job_dir = Path(job_dir).expanduser()
@@ -141,7 +141,7 @@ def run_experiment(cfg: ExperimentAppConfig, job_dir: str | Path, *, job: Option
 
 def record_failure(job_dir: str | Path, exc: BaseException) -> None:
     """Mark the job's report.json failed (status, error) so sweep-summary lists it."""
-    from simgen.writers import atomic
+    from simgen.export import atomic
 
     p = Path(job_dir) / "report.json"
     report = _read_json(p) or {"kind": REPORT_KIND, "version": REPORT_VERSION}

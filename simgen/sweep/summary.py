@@ -314,7 +314,7 @@ def plot_summary(summary: dict, out_dir: Path) -> list[Path]:
 def write_summary(root: str | Path, out_dir: Optional[str | Path] = None, plots: bool = True) -> dict:
     """Collect, summarize and write ``summary.{csv,md,json}`` (+ ``ablation.csv``, plots) into ``out_dir``
     (default: ``root``). Returns the summary (with ``files``)."""
-    from simgen.writers import atomic
+    from simgen.export import atomic
 
     root = Path(root)
     out = Path(out_dir) if out_dir is not None else root

@@ -54,7 +54,7 @@ def _lights(scene, rng, n_dir: int, n_point: int):
 def test_render_does_not_depend_on_what_was_rendered_before(compose_cfg):
     """One scene with four lights of each kind rendered fresh, then again after renders with other light sets:
     every pixel identical."""
-    from simgen.pipeline import Generator, sample_rng
+    from simgen.run.worker import Generator, sample_rng
 
     cfg = compose_cfg("randomization=off")
     rng = np.random.default_rng(0)
@@ -73,7 +73,7 @@ def test_render_does_not_depend_on_what_was_rendered_before(compose_cfg):
 
 def test_repeated_samples_in_one_process_are_identical(compose_cfg):
     """The same samples made again, in other orders, by one Generator (moderate + six lights): identical."""
-    from simgen.pipeline import Generator
+    from simgen.run.worker import Generator
 
     cfg = compose_cfg(*MANY_LIGHTS)
     seen: dict[int, bytes] = {}
@@ -90,7 +90,7 @@ def test_repeated_samples_in_one_process_are_identical(compose_cfg):
 def test_processes_and_worker_counts_give_the_same_bytes(compose_cfg, tmp_path):
     """workers=1 in this process, workers=2 with one-sample shards in reversed shard sizes, and the CLI in a
     fresh process: every image, depth and annotation byte identical."""
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     small = ("render.width=320", "render.height=240", "export.preview=false", "n_images=8")
     base = compose_cfg(*small, *MANY_LIGHTS, "shard_size=4", f"output_dir={tmp_path / 'a'}")

@@ -161,9 +161,10 @@ def test_disk_full_keeps_finished_shards_and_resumes(tmp_path, make_cfg, monkeyp
     """ENOSPC in the middle of a run: clear error, finished shards intact, rerun completes identically."""
     import errno
 
-    from simgen.dataset import render_dataset, shard_path
+    from simgen.run.job import render_dataset
+    from simgen.run.shard import shard_path
     from simgen.errors import OutputError
-    from simgen.writers import atomic
+    from simgen.export import atomic
 
     ref = make_cfg(n_images=4, shard_size=2, render__width=160, render__height=120)
     ref.output_dir = str(tmp_path / "ref")

@@ -49,7 +49,7 @@ def dataset_hashes(root: Path) -> dict[str, str]:
 
 
 def render_case(compose, scene: str, preset: str, out: Path) -> tuple[dict[str, str], dict]:
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     render_dataset(compose(*overrides(scene, preset, out)))
     gl = json.loads((out / "manifest.json").read_text()).get("gl", {})

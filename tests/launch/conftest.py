@@ -56,7 +56,7 @@ def tiny_overrides() -> list[str]:
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     """The tiny dataset rendered with workers=1 in this process: (folder, hashes)."""
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     out = tmp_path_factory.mktemp("ref") / "ds"
     render_dataset(compose_render(TINY + [f"output_dir={out}"]))

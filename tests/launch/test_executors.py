@@ -32,7 +32,7 @@ def test_progress_settles_per_shard_whatever_the_message_order():
 def test_workers_2_same_bytes_and_progress_per_sample(reference, compose_cfg, hashes, tmp_path, tiny_overrides,
                                                       monkeypatch):
     import simgen.launch.local as local
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     updates = []
 
@@ -56,7 +56,7 @@ def test_shard_order_in_one_process_does_not_change_bytes(reference, compose_cfg
     """A worker renders whichever shards it is handed, in any order: no state may leak from one sample into the
     next (e.g. a material override left over from the previous sample). Reversed shard order, one process."""
     import simgen.launch as launch
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     real = launch.run_shards
     monkeypatch.setattr(launch, "run_shards",
@@ -69,7 +69,7 @@ def test_shard_order_in_one_process_does_not_change_bytes(reference, compose_cfg
 
 def test_synchronous_writes_give_the_same_bytes(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
     """export.async_write=false (write in the rendering thread) and the default writer thread: same files."""
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     ref_dir, ref = reference
     out = tmp_path / "sync"
@@ -79,7 +79,7 @@ def test_synchronous_writes_give_the_same_bytes(reference, compose_cfg, hashes, 
 
 def test_writer_thread_error_is_raised_and_the_shard_stays_unfinished(compose_cfg, tmp_path, tiny_overrides,
                                                                         monkeypatch):
-    import simgen.dataset as ds
+    import simgen.run.job as ds
     from simgen.errors import OutputError
 
     real, calls = ds.write_sample, []
@@ -100,7 +100,7 @@ def test_writer_thread_error_is_raised_and_the_shard_stays_unfinished(compose_cf
 
 def test_ray_executor_same_bytes(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
     ray = pytest.importorskip("ray", reason="executor=ray needs the extra: pip install 'simgen[ray]'")
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     ref_dir, ref = reference
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
@@ -117,7 +117,7 @@ def test_ray_executor_same_bytes(reference, compose_cfg, hashes, tmp_path, tiny_
 
 
 def test_unknown_executor_fails_clearly(compose_cfg, tmp_path, tiny_overrides):
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
     from simgen.errors import ConfigError
 
     cfg = compose_cfg(tiny_overrides + [f"output_dir={tmp_path / 'x'}"])

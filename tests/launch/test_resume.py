@@ -41,7 +41,8 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_kill_9_mid_run_then_resume_gives_the_same_bytes(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
-    from simgen.dataset import render_dataset, shard_path
+    from simgen.run.job import render_dataset
+    from simgen.run.shard import shard_path
 
     ref_dir, ref = reference
     out = tmp_path / "killed"
@@ -92,7 +93,7 @@ def test_kill_9_mid_run_then_resume_gives_the_same_bytes(reference, compose_cfg,
 
 def test_merge_killed_between_annotations_and_manifest(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
     """All shards done, annotations.json written, killed before manifest.json (+ temp files of the kill)."""
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     ref_dir, ref = reference
     out = tmp_path / "merge"
@@ -110,7 +111,8 @@ def test_merge_killed_between_annotations_and_manifest(reference, compose_cfg, h
 
 
 def test_marker_whose_images_are_gone_is_rendered_again(reference, compose_cfg, hashes, tmp_path, tiny_overrides):
-    from simgen.dataset import render_dataset, shard_path
+    from simgen.run.job import render_dataset
+    from simgen.run.shard import shard_path
 
     ref_dir, ref = reference
     out = tmp_path / "lost"
@@ -128,7 +130,7 @@ def test_marker_whose_images_are_gone_is_rendered_again(reference, compose_cfg, 
 def test_a_second_live_run_on_the_same_folder_is_refused(reference, compose_cfg, tmp_path, tiny_overrides):
     import fcntl
 
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
     from simgen.errors import OutputError
 
     ref_dir, _ = reference
@@ -150,7 +152,7 @@ def test_a_second_live_run_on_the_same_folder_is_refused(reference, compose_cfg,
 def test_overwrite_drops_the_run_state_before_the_data(reference, compose_cfg, tmp_path, tiny_overrides,
                                                        monkeypatch):
     """overwrite=true killed half-way must not leave shard markers whose images were already deleted."""
-    from simgen import dataset
+    from simgen.run import output as dataset
 
     ref_dir, _ = reference
     out = tmp_path / "ow"

@@ -12,8 +12,9 @@ pytestmark = pytest.mark.gl
 
 
 def test_merge_writes_yolo_that_reads_back_as_the_coco_boxes(reference, tmp_path):
-    from simgen.dataset import merge, plan_shards
-    from simgen.writers.yolo import read_yolo, yolo_to_coco_box
+    from simgen.run.merge import merge
+    from simgen.run.shard import plan_shards
+    from simgen.export.yolo import read_yolo, yolo_to_coco_box
 
     ref_dir, _ = reference
     out = tmp_path / "ds"
@@ -37,7 +38,7 @@ def test_merge_writes_yolo_that_reads_back_as_the_coco_boxes(reference, tmp_path
 
 
 def test_unknown_export_format_fails_clearly(compose_cfg, tmp_path, tiny_overrides):
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
     from simgen.errors import ConfigError
 
     cfg = compose_cfg(tiny_overrides + [f"output_dir={tmp_path / 'x'}", "export.format=voc"])

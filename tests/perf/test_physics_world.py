@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from simgen.physics.settle import HULL_MAX_VERTICES, simplify_hull
+from simgen.physics.pybullet import HULL_MAX_VERTICES, simplify_hull
 
 
 def _outside(points, hull_points):
@@ -42,9 +42,9 @@ def test_simplify_hull_flat_input_kept():
 
 def test_reused_client_results_independent_of_history():
     """Sample k settled after others equals sample k settled in a fresh world (byte-identical poses)."""
-    from simgen.physics.settle import PhysicsWorld
-    from simgen.pipeline import sample_rng
-    from simgen.randomize.scene_sampler import sample_scene
+    from simgen.physics.pybullet import PhysicsWorld
+    from simgen.run.worker import sample_rng
+    from simgen.scene.sampler import sample_scene
     from simgen.scene.catalog import AssetCatalog
     from simgen.scene.spec import load_scene, resolve_scene_path
     from simgen.paths import assets_dir, scenes_dir
@@ -92,7 +92,7 @@ def test_primitive_collision_shapes_match_the_meshes():
     ("box", [0.1, 0.07, 0.06], 1.0, None),   # a box rests on one of its faces: centre at a half extent
 ])
 def test_primitives_rest_at_their_true_height(shape, size, scale, rest_z):
-    from simgen.physics.settle import PhysicsWorld
+    from simgen.physics.pybullet import PhysicsWorld
     from simgen.scene.catalog import AssetCatalog
     from simgen.scene.model import Camera, ObjectInstance, Scene
     from simgen.scene.spec import scene_from_dict

@@ -6,7 +6,7 @@ import numpy as np
 
 from simgen.randomize.families.camera import sample_camera, spine_view
 from simgen.randomize.schema import CameraConfig, Dist
-from simgen.randomize.scene_sampler import sample_camera as spine_camera
+from simgen.scene.sampler import sample_camera as spine_camera
 from simgen.scene.spec import load_scene, resolve_scene_path
 from simgen.paths import scenes_dir
 

@@ -96,7 +96,7 @@ def test_validation_of_a_whole_config_names_the_family_key():
 
 
 def test_bad_distribution_fails_before_output_is_written(tmp_path, make_cfg):
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     cfg = make_cfg()
     cfg.randomization.lighting.enabled = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simgen.randomize.geometry import look_at_cv
+from simgen.core.geometry import look_at_cv
 from simgen.randomize.schema import DefectsConfig, Dist, SensorConfig, WeatherConfig
 from simgen.scene.model import Camera, Light, ObjectInstance, Scene
 
@@ -19,7 +19,7 @@ def _camera(eye=(0.0, -0.6, 0.6)) -> Camera:
 
 def _ground_depth(cam: Camera) -> np.ndarray:
     """Depth (H, W) of the plane z = 0 seen by ``cam`` (0 above the horizon)."""
-    from simgen.randomize.imaging import pixel_rays
+    from simgen.core.imaging import pixel_rays
 
     R, t = cam.T_world_cam[:3, :3], cam.T_world_cam[:3, 3]
     d = pixel_rays(cam) @ R.T
@@ -35,7 +35,7 @@ def _scene(cam, lights=None) -> Scene:
 
 
 def test_normals_from_depth_of_a_plane_point_up_and_windows_match():
-    from simgen.randomize.imaging import normals_from_depth
+    from simgen.core.imaging import normals_from_depth
 
     cam = _camera()
     depth = _ground_depth(cam)
@@ -50,7 +50,7 @@ def test_normals_from_depth_of_a_plane_point_up_and_windows_match():
 
 
 def test_kelvin_colours():
-    from simgen.randomize.imaging import kelvin_to_rgb
+    from simgen.core.imaging import kelvin_to_rgb
 
     warm, white, cold = kelvin_to_rgb(2000), kelvin_to_rgb(6600), kelvin_to_rgb(12000)
     assert warm[0] == 1.0 and warm[2] < 0.3
@@ -132,7 +132,7 @@ def test_sensor_identity_settings_and_strong_noise():
 
 
 def test_fast_normal_and_to_u8():
-    from simgen.randomize.imaging import fast_normal, to_u8
+    from simgen.core.imaging import fast_normal, to_u8
 
     z = fast_normal(np.random.default_rng(0), (300, 400, 3))
     assert z.dtype == np.float32 and z.shape == (300, 400, 3)
@@ -146,7 +146,7 @@ def test_fast_normal_and_to_u8():
 @pytest.mark.parametrize("photons", [20.0, 600.0])  # exact Poisson (few photons) and its Gaussian limit
 def test_low_light_counts_have_poisson_mean_and_variance(photons):
     from simgen.randomize.families import weather
-    from simgen.randomize.imaging import srgb_to_linear
+    from simgen.core.imaging import srgb_to_linear
 
     rgb = np.full((200, 300, 3), 180, np.uint8)
     c = lambda v: Dist("const", value=v)  # noqa: E731
@@ -231,7 +231,7 @@ def _sensor_reference(rgb, ev, gamma, kernel=None):
 
 
 def test_normal_quantile_table_is_a_unit_gaussian():
-    from simgen.randomize.imaging import NORMAL_Q, fast_normal
+    from simgen.core.imaging import NORMAL_Q, fast_normal
 
     q = NORMAL_Q.astype(np.float64)
     assert q.dtype == np.float64 and q.shape == (256,) and np.all(np.diff(q) > 0)
@@ -256,7 +256,7 @@ def test_sensor_without_noise_matches_the_float_reference(ev, gamma):
 
 def test_sensor_fused_table_equals_the_float_path():
     from simgen.randomize.families import sensor
-    from simgen.randomize.imaging import NORMAL_Q, noise_bytes, to_u8
+    from simgen.core.imaging import NORMAL_Q, noise_bytes, to_u8
 
     rng = np.random.default_rng(3)
     rgb = rng.integers(0, 256, (H, W, 3)).astype(np.uint8)
@@ -282,7 +282,7 @@ def test_sensor_blur_in_strips_equals_blurring_the_whole_image():
     import cv2
 
     from simgen.randomize.families import sensor
-    from simgen.randomize.imaging import _TO_LINEAR
+    from simgen.core.imaging import _TO_LINEAR
 
     rgb = np.random.default_rng(4).integers(0, 256, (300, 200, 3)).astype(np.uint8)  # several strips
     for ks in ([sensor.disk_kernel(1.8)], [sensor.disk_kernel(3.5), sensor.line_kernel(14.0, 2.0)]):
@@ -345,7 +345,7 @@ def test_low_light_read_noise_and_large_photon_counts():
 @pytest.mark.parametrize("photons,gain,read", [(150.0, 0.12, 1.0), (800.0, 0.35, 4.0), (5e4, 0.3, 2.0)])
 def test_low_light_level_distributions_match_monte_carlo(photons, gain, read):
     from simgen.randomize.families.weather import _low_light_pmf
-    from simgen.randomize.imaging import _TO_LINEAR
+    from simgen.core.imaging import _TO_LINEAR
 
     lam = _TO_LINEAR.astype(np.float64) * gain * photons
     P = _low_light_pmf(lam, photons, read)
@@ -362,7 +362,7 @@ def test_low_light_level_distributions_match_monte_carlo(photons, gain, read):
 
 
 def test_quantile_table_and_read_noise_convolution():
-    from simgen.randomize.imaging import add_read_noise, quantile_table, rounding_matrix
+    from simgen.core.imaging import add_read_noise, quantile_table, rounding_matrix
 
     rng = np.random.default_rng(5)
     pmf = rng.random((7, 256)) ** 6
@@ -377,7 +377,7 @@ def test_quantile_table_and_read_noise_convolution():
 
 
 def test_facing_world_xy_and_world_noise_match_the_reference_forms():
-    from simgen.randomize.imaging import (backproject, facing, normals_from_depth, world_noise, world_noise_xy,
+    from simgen.core.imaging import (backproject, facing, normals_from_depth, world_noise, world_noise_xy,
                                           world_up_in_camera, world_xy)
 
     cam = _camera((0.2, -0.5, 0.4))

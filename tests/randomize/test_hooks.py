@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simgen.pipeline import sample_rng
+from simgen.run.worker import sample_rng
 from simgen.randomize.pipeline import Randomizer
-from simgen.randomize.rngs import family_rng
-from simgen.randomize.scene_sampler import sample_scene
+from simgen.core.rngs import family_rng
+from simgen.scene.sampler import sample_scene
 from simgen.scene.catalog import AssetCatalog
 from simgen.scene.spec import load_scene
 from simgen.paths import assets_dir, scenes_dir

@@ -42,7 +42,7 @@ def _small(cfg):
 
 
 def _samples(cfg, indices, randomizer=None):
-    from simgen.pipeline import Generator
+    from simgen.run.worker import Generator
 
     g = Generator(cfg)
     if randomizer is not None:
@@ -103,8 +103,8 @@ def test_distractors_occlude_but_are_never_labelled(compose_cfg):
 def test_defects_dataset_exports_categories_and_masks_inside_objects(compose_cfg, tmp_path):
     from pycocotools.coco import COCO
 
-    from simgen.dataset import render_dataset
-    from simgen.pipeline import Generator
+    from simgen.run.job import render_dataset
+    from simgen.run.worker import Generator
     from simgen.randomize.families.defects import parent_instance_id
 
     cfg = compose_cfg("scene=metal_parts", "randomization=off", "randomization/defects=strong",

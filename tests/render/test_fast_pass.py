@@ -1,4 +1,4 @@
-"""The lean forward pass (simgen/render/fast_pass.py) draws pyrender's images bit for bit: colour, depth, id and
+"""The lean forward pass (simgen/render/pyrender/fast_pass.py) draws pyrender's images bit for bit: colour, depth, id and
 silhouette passes of randomized scenes (every light kind, textured and plain, closed and double-sided meshes,
 distractors, walls), rendered once with it and once with pyrender's stock pass."""
 
@@ -11,8 +11,8 @@ pytestmark = pytest.mark.gl
 
 
 def test_fast_pass_is_bit_identical_to_pyrenders(compose_cfg):
-    from simgen.pipeline import Generator, label_frame, sample_rng
-    from simgen.render.fast_pass import FastForwardPass
+    from simgen.run.worker import Generator, label_frame, sample_rng
+    from simgen.render.pyrender.fast_pass import FastForwardPass
 
     cfg = compose_cfg("randomization=strong")
     cfg.render.width, cfg.render.height = 160, 120

@@ -4,7 +4,7 @@ at-a-time reference (EGL; Mesa llvmpipe works on CPU)."""
 import numpy as np
 import pytest
 
-from simgen.randomize.geometry import look_at_cv, pose
+from simgen.core.geometry import look_at_cv, pose
 from simgen.scene.model import Camera, Light, ObjectInstance, Scene
 from simgen.scene.spec import scene_from_dict
 
@@ -12,7 +12,7 @@ W, H = 160, 120
 
 
 def test_bit_counts_match_per_bit_masks():
-    from simgen.render.pyrender_backend import _bit_colour, bit_counts
+    from simgen.render.pyrender.backend import _bit_colour, bit_counts
 
     rng = np.random.default_rng(0)
     bits = rng.integers(0, 256, size=(H, W, 3), dtype=np.uint8)
@@ -29,7 +29,7 @@ def test_bit_counts_match_per_bit_masks():
 def test_is_closed():
     import trimesh
 
-    from simgen.render.pyrender_backend import is_closed
+    from simgen.render.pyrender.backend import is_closed
 
     box = trimesh.creation.box(extents=[0.1, 0.2, 0.3])
     assert is_closed(box.vertices, box.faces)
@@ -44,7 +44,7 @@ def test_is_closed():
 
 @pytest.fixture(scope="module")
 def rig():
-    from simgen.render.pyrender_backend import PyrenderRenderer
+    from simgen.render.pyrender.backend import PyrenderRenderer
     from simgen.scene.catalog import AssetCatalog
 
     spec = scene_from_dict({"objects": [
@@ -115,7 +115,7 @@ def test_silhouette_areas_equal_rendering_each_object_alone(rig, n_box):
 
 @pytest.mark.gl
 def test_culling_keeps_ids_and_labels(rig):
-    from simgen.pipeline import label_frame
+    from simgen.run.worker import label_frame
 
     r, cat = rig
     scene = _scene(_pile(cat, 12, np.random.default_rng(7)))
@@ -139,7 +139,7 @@ def test_culling_keeps_ids_and_labels(rig):
 @pytest.mark.gl
 def test_environment_hides_what_it_covers_in_the_id_map(rig):
     """A box sunk halfway into the table: the id map (and the labels) show only the part above it."""
-    from simgen.pipeline import label_frame
+    from simgen.run.worker import label_frame
     from simgen.scene.catalog import SURFACE_KEY
 
     r, cat = rig
@@ -163,7 +163,7 @@ def test_static_light_shader_matches_pyrenders_stock_shader(rig):
     """The colour pass compiled per light count gives pyrender's image (rounding aside) for every light mix."""
     from pyrender.shader_program import ShaderProgramCache
 
-    from simgen.render.pyrender_backend import _static_light_cache
+    from simgen.render.pyrender.backend import _static_light_cache
 
     r, cat = rig
     rr = r._r._renderer

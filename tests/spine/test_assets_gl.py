@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_textured_obj_from_assets_root(tmp_path, make_cfg):
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
     from simgen.scene.catalog import load_object
     from simgen.scene.spec import ObjectSpec
 
@@ -39,8 +39,8 @@ def test_asset_path_may_not_escape_root(tmp_path):
 
 
 def test_ycb_video_scene_renders_all_six_textured_objects(ycb_root, make_cfg):
-    from simgen.dataset import render_dataset
-    from simgen.pipeline import resolve_scene
+    from simgen.run.job import render_dataset
+    from simgen.run.worker import resolve_scene
     from simgen.scene.catalog import AssetCatalog
 
     cfg = make_cfg(scene="ycb_video", n_images=3, render__width=320, render__height=240)

@@ -24,7 +24,7 @@ def _hashes(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     from simgen.config import RenderAppConfig
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     cfg = RenderAppConfig()
     cfg.output_dir = str(tmp_path_factory.mktemp("a") / "ds")
@@ -66,7 +66,7 @@ def test_masks_match_the_instance_map_and_depth(small_run):
     from pycocotools.coco import COCO
 
     cfg, out = small_run
-    from simgen.pipeline import Generator
+    from simgen.run.worker import Generator
 
     coco = COCO(str(out / "annotations.json"))
     with Generator(cfg) as g:
@@ -100,7 +100,8 @@ def test_ground_truth_as_detections_gives_ap_one(small_run):
 def test_same_seed_same_bytes_and_resume(small_run, tmp_path):
     from dataclasses import replace
 
-    from simgen.dataset import render_dataset, shard_path
+    from simgen.run.job import render_dataset
+    from simgen.run.shard import shard_path
 
     cfg, out = small_run
     cfg2 = replace(cfg, output_dir=str(tmp_path / "b"))
@@ -120,7 +121,7 @@ def test_same_seed_same_bytes_and_resume(small_run, tmp_path):
 def test_other_seed_differs(small_run, tmp_path):
     from dataclasses import replace
 
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
 
     cfg, out = small_run
     c = replace(cfg, output_dir=str(tmp_path / "c"), seed=1, n_images=2)
@@ -131,7 +132,7 @@ def test_other_seed_differs(small_run, tmp_path):
 def test_finished_dataset_not_overwritten(small_run):
     from dataclasses import replace
 
-    from simgen.dataset import render_dataset
+    from simgen.run.job import render_dataset
     from simgen.errors import OutputError
 
     cfg, out = small_run

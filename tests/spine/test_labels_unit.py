@@ -80,7 +80,7 @@ def test_rle_matches_pycocotools():
 def test_png_writer_is_lossless_for_every_strategy_and_filter(tmp_path, strategy, png_filter):
     import cv2
 
-    from simgen.writers.atomic import write_png
+    from simgen.export.atomic import write_png
 
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from simgen.pipeline import label_frame
-from simgen.randomize.geometry import look_at_cv, pose
+from simgen.run.worker import label_frame
+from simgen.core.geometry import look_at_cv, pose
 from simgen.scene.catalog import AssetCatalog
 from simgen.scene.model import Camera, Light, ObjectInstance, Scene
 from simgen.scene.spec import scene_from_dict
@@ -16,7 +16,7 @@ W, H = 320, 240
 
 @pytest.fixture(scope="module")
 def rig():
-    from simgen.render.pyrender_backend import PyrenderRenderer
+    from simgen.render.pyrender.backend import PyrenderRenderer
 
     spec = scene_from_dict({"objects": [
         {"category": "box", "shape": "box", "size": [0.1, 0.06, 0.04], "count": [1, 2]},

@@ -33,7 +33,7 @@ def _coco(tmp_path: Path) -> Path:
 
 
 def test_boxes_round_trip_and_names(tmp_path):
-    from simgen.writers.yolo import read_yolo, write_yolo, yolo_to_coco_box
+    from simgen.export.yolo import read_yolo, write_yolo, yolo_to_coco_box
 
     d = _coco(tmp_path)
     coco = json.loads((d / "annotations.json").read_text())
@@ -64,14 +64,14 @@ def test_boxes_round_trip_and_names(tmp_path):
 
 
 def test_box_outside_the_image_is_clipped():
-    from simgen.writers.yolo import coco_to_yolo_box
+    from simgen.export.yolo import coco_to_yolo_box
 
     cx, cy, w, h = coco_to_yolo_box([-10, 100, 30, 40], 100, 120)
     assert (cx, cy, w, h) == pytest.approx((0.1, 110 / 120, 0.2, 20 / 120))
 
 
 def test_val_split_is_deterministic_and_never_empty():
-    from simgen.writers.yolo import split_images
+    from simgen.export.yolo import split_images
 
     assert split_images([3, 1, 2, 4], 0.25) == {1: "train", 2: "train", 3: "train", 4: "val"}
     assert list(split_images(list(range(1, 11)), 0.01).values()).count("val") == 1
@@ -96,7 +96,7 @@ def test_cli_export_yolo(tmp_path):
 
 
 def test_coco_to_yolo_folder_api(tmp_path):
-    from simgen.writers.yolo import coco_to_yolo, read_yolo, yolo_to_coco_box
+    from simgen.export.yolo import coco_to_yolo, read_yolo, yolo_to_coco_box
 
     d = _coco(tmp_path)
     counts = coco_to_yolo(d, tmp_path / "y")

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from simgen.randomize.imaging import hsv_rgb
+from simgen.core.imaging import hsv_rgb
 from simgen.scene.catalog import MeshData
 from simgen.scene.textures import make_texture
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from simgen.randomize.families.assets import bank_rng, mirror_tiled, random_colour
-from simgen.randomize.geometry import pose, rot_z
-from simgen.randomize.imaging import hsv_rgb
+from simgen.core.geometry import pose, rot_z
+from simgen.core.imaging import hsv_rgb
 from simgen.randomize.schema import BackgroundConfig
 from simgen.scene.catalog import SURFACE_KEY, WALL_KEY
 from simgen.scene.model import Scene

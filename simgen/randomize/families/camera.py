@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from simgen.randomize.geometry import look_at_cv, spherical_to_cartesian
+from simgen.core.geometry import look_at_cv, spherical_to_cartesian
 from simgen.randomize.schema import CameraConfig
 from simgen.scene.model import Camera, Scene
 from simgen.scene.spec import SceneSpec

@@ -21,7 +21,7 @@ import fnmatch
 import numpy as np
 
 from simgen.labels.extract import Instance
-from simgen.randomize.imaging import (backproject, luminance, normals_from_depth, project_cam, tangent_basis,
+from simgen.core.imaging import (backproject, luminance, normals_from_depth, project_cam, tangent_basis,
                                       value_noise)
 from simgen.randomize.schema import DefectsConfig
 from simgen.scene.model import Scene
@@ -250,7 +250,7 @@ def apply(rgb: np.ndarray, depth: np.ndarray, instance_ids: np.ndarray, scene: S
     """Draw defects on visible labelled objects. Returns (rgb uint8, [(defect Instance, category)])."""
     import cv2
 
-    from simgen.randomize.imaging import to_u8
+    from simgen.core.imaging import to_u8
 
     objs = {o.instance_id: o for o in scene.objects}
     out = None

@@ -14,7 +14,7 @@ import numpy as np
 
 from simgen.errors import AssetError
 from simgen.randomize.families.assets import bank_rng, random_colour, textured_variant
-from simgen.randomize.geometry import pose, random_rotation
+from simgen.core.geometry import pose, random_rotation
 from simgen.randomize.schema import DistractorsConfig
 from simgen.scene.model import ObjectInstance, Scene
 from simgen.scene.spec import SceneSpec

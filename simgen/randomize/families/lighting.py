@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from simgen.randomize.geometry import look_at_cv, pose, spherical_to_cartesian
-from simgen.randomize.imaging import kelvin_to_rgb
+from simgen.core.geometry import look_at_cv, pose, spherical_to_cartesian
+from simgen.core.imaging import kelvin_to_rgb
 from simgen.randomize.schema import LightingConfig
 from simgen.scene.model import Light, Scene
 from simgen.scene.spec import SceneSpec

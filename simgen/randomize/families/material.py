@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 
 from simgen.randomize.families.assets import bank_rng, textured_variant
-from simgen.randomize.imaging import hsv_rgb, rotate_hue
+from simgen.core.imaging import hsv_rgb, rotate_hue
 from simgen.randomize.schema import MaterialConfig
 from simgen.scene.model import Scene
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simgen.randomize.geometry import pose, random_rotation, rot_z
+from simgen.core.geometry import pose, random_rotation, rot_z
 from simgen.randomize.schema import PoseConfig
 from simgen.scene.model import ObjectInstance, Scene
 from simgen.scene.spec import SceneSpec

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simgen.randomize.imaging import NORMAL_Q, _TO_LINEAR, lut, noise_bytes, to_u8
+from simgen.core.imaging import NORMAL_Q, _TO_LINEAR, lut, noise_bytes, to_u8
 from simgen.randomize.schema import SensorConfig
 
 
@@ -116,7 +116,7 @@ def apply(rgb: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) -> np.nd
 
     In linear light: exposure, defocus / motion blur, shot noise (Gaussian form, variance = signal / photons),
     clip; then gamma, read noise (Gaussian, std in 0..255 units), rounding; then JPEG. Noise values are random bytes
-    looked up in the normal quantile table :data:`~simgen.randomize.imaging.NORMAL_Q`. Without blur every step
+    looked up in the normal quantile table :data:`~simgen.core.imaging.NORMAL_Q`. Without blur every step
     before the read noise depends on the pixel's 8-bit value (and its shot-noise byte) only, so it is a table
     lookup: exposure + gamma + read noise + rounding are one uint8 table indexed by (value, noise byte), and shot
     noise a float table indexed by (value, noise byte)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simgen.randomize.imaging import (_TO_LINEAR, add_read_noise, camera_distance, draw_from_tables, facing,
+from simgen.core.imaging import (_TO_LINEAR, add_read_noise, camera_distance, draw_from_tables, facing,
                                       quantile_table, ray_range, world_noise_xy, world_up_in_camera, world_xy)
 from simgen.randomize.schema import WeatherConfig
 from simgen.scene.model import Camera, Scene

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simgen.randomize.geometry import look_at_cv, pose, random_rotation, rot_z, spherical_to_cartesian
+from simgen.core.geometry import look_at_cv, pose, random_rotation, rot_z, spherical_to_cartesian
 from simgen.scene.catalog import SURFACE_KEY, WALL_KEY, AssetCatalog
 from simgen.scene.model import Camera, Light, ObjectInstance, Scene
 from simgen.scene.spec import CameraSpec, SceneSpec

@@ -105,7 +105,7 @@ def write_yolo(coco: dict, coco_dir: Path, out_dir: Path, *, val_fraction: float
 
     Idempotent (every file written atomically; a rerun rewrites the same bytes). Returns counts.
     """
-    from simgen.writers import atomic
+    from simgen.export import atomic
 
     coco_dir, out_dir = Path(coco_dir), Path(out_dir)
     names = names or class_names(coco)

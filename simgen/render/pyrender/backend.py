@@ -21,8 +21,8 @@ from typing import Optional
 import numpy as np
 
 from simgen.errors import RenderError
-from simgen.render.frame import Frame, decode_ids, encode_ids
-from simgen.render.gl import platform_fix, select_platform
+from simgen.core.frame import Frame, decode_ids, encode_ids
+from simgen.render.pyrender.gl import platform_fix, select_platform
 from simgen.scene.catalog import AssetCatalog, MeshData
 from simgen.scene.model import Camera, Scene, cv_to_gl
 
@@ -322,7 +322,7 @@ class PyrenderRenderer:
                               f"{platform_fix(self.platform)}") from None
         _install_fast_id_pass(self._r._renderer, self.msaa)
         if self.fast_pass:
-            from simgen.render.fast_pass import FastForwardPass
+            from simgen.render.pyrender.fast_pass import FastForwardPass
 
             self._r._renderer._forward_pass = FastForwardPass(self._r._renderer)
         if self.static_lights:

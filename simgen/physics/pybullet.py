@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from simgen.randomize.geometry import matrix_to_quat_xyzw, pose, quat_xyzw_to_matrix
+from simgen.core.geometry import matrix_to_quat_xyzw, pose, quat_xyzw_to_matrix
 from simgen.scene.catalog import AssetCatalog
 from simgen.scene.model import ObjectInstance, Scene
 from simgen.scene.spec import PhysicsSpec, SceneSpec

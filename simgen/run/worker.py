@@ -81,8 +81,8 @@ class Generator:
         self.randomizer = Randomizer.from_config(cfg.randomization, self.spec)
 
     def __enter__(self) -> "Generator":
-        from simgen.physics.settle import PhysicsWorld
-        from simgen.render.pyrender_backend import PyrenderRenderer
+        from simgen.physics.pybullet import PhysicsWorld
+        from simgen.render.pyrender.backend import PyrenderRenderer
 
         self.catalog = AssetCatalog.from_spec(self.spec, self.assets_root, self.cfg.render.max_texture_size)
         self.randomizer.extend_catalog(self.catalog, self.assets_root)
@@ -109,8 +109,8 @@ class Generator:
 
     # ------------------------------------------------------------------ one sample
     def make_scene(self, index: int, rng: np.random.Generator) -> Scene:
-        from simgen.physics.settle import settle
-        from simgen.randomize.scene_sampler import sample_scene
+        from simgen.physics.pybullet import settle
+        from simgen.scene.sampler import sample_scene
 
         assert self.catalog is not None
         scene = sample_scene(self.spec, self.catalog, rng, self.width, self.height)

@@ -1,6 +1,6 @@
 """Ray executor (``executor=ray``, extra ``simgen[ray]``): shards run as tasks of ``workers`` Ray actors.
 
-Each actor builds one :class:`simgen.pipeline.Generator` (GL context, uploaded meshes and textures, pybullet
+Each actor builds one :class:`simgen.run.worker.Generator` (GL context, uploaded meshes and textures, pybullet
 client) and keeps it warm for all the shards it is given; the driver hands a shard to whichever actor is idle.
 
 Files: with ``executor.write_on=driver`` (default) an actor renders a shard into a node-local temp folder and
@@ -46,10 +46,10 @@ class RenderWorker:
     def __init__(self, cfg: RenderAppConfig, spec: SceneSpec, threads: int, log_level: int) -> None:
         os.environ.setdefault("LP_NUM_THREADS", str(max(1, threads)))
         logging.basicConfig(level=log_level, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-        from simgen.render.gl import select_platform
+        from simgen.render.pyrender.gl import select_platform
 
         select_platform(cfg.render.platform)
-        from simgen.pipeline import Generator
+        from simgen.run.worker import Generator
 
         self.cfg = cfg
         self.gen = Generator(cfg, spec).__enter__()
@@ -59,8 +59,8 @@ class RenderWorker:
 
     def run(self, shard, out: Optional[str], progress=None) -> dict:
         """Render ``shard``. ``out`` None: into a temp folder, returning the files as ``{relpath: bytes}``."""
-        from simgen.dataset import run_shard, shard_path
-        from simgen.writers.coco import SHARDS_DIR
+        from simgen.run.shard import run_shard, shard_path
+        from simgen.export.coco import SHARDS_DIR
 
         def on_sample(n: int) -> None:
             if progress is not None:
@@ -96,7 +96,7 @@ class RenderWorker:
 
 def write_shipped(out: Path, res: dict) -> None:
     """Write a shard's shipped files into ``out``: data files first, the shard marker last (atomic each)."""
-    from simgen.writers import atomic
+    from simgen.export import atomic
 
     for rel, data in res.pop("files").items():
         p = out / rel

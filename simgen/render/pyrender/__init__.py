@@ -1,0 +1,1 @@
+"""pyrender (OpenGL) backend: platform selection, patches, lean forward pass, renderer."""
