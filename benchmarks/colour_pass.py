@@ -1,7 +1,7 @@
 """Where the colour pass goes: rasterisation vs shading, by fragment-shader variant (one process, interleaved).
 
     LP_NUM_THREADS=0 python benchmarks/colour_pass.py --scene ycb_video --randomization off
-    LP_NUM_THREADS=0 python benchmarks/colour_pass.py --scene default -- render.msaa=false
+    LP_NUM_THREADS=0 python benchmarks/colour_pass.py --scene default -- render.pyrender.msaa=false
 
 Draws ``--scenes`` settled scenes once (as a worker draws them), then times only the colour pass (``--clock cpu``:
 this thread's CPU time; with ``LP_NUM_THREADS=0`` llvmpipe rasterises in this thread) with pyrender's PBR shader
@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=8, help="settled scenes, each drawn once per repetition")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--clock", choices=["wall", "cpu"], default="cpu")
-    ap.add_argument("overrides", nargs="*", help="extra Hydra overrides after --, e.g. -- render.msaa=false")
+    ap.add_argument("overrides", nargs="*", help="extra Hydra overrides after --, e.g. -- render.pyrender.msaa=false")
     a = ap.parse_args()
     clock = time.thread_time if a.clock == "cpu" else time.perf_counter
 
@@ -86,13 +86,13 @@ def main() -> None:
     sp.ShaderProgram._load = load
     cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, a.overrides)
     import simgen.run.worker as pl
-    from simgen.render.pyrender.backend import _static_light_cache
+    from simgen.render.pyrender.patches import static_light_cache as _static_light_cache
 
     names = list(files)
     with pl.Generator(cfg) as g:
         scenes = [g.make_scene(i, pl.sample_rng(cfg.seed, i)) for i in range(a.scenes)]
         r = g.renderer
-        gl = r.gl_info.get("renderer", "?")
+        gl = r.info.get("renderer", "?")
         rr = r._r._renderer
         caches = {n: _static_light_cache(lambda: r._scene) for n in names}  # one compiled program set each
         times: dict[str, list[float]] = {n: [] for n in names}

@@ -140,6 +140,7 @@ def main() -> None:
     from simgen.randomize.families import background, sensor, weather
     from simgen.randomize.pipeline import Randomizer
     from simgen.core.rngs import family_rng
+    from simgen.randomize.schema import FAMILY_TYPES
 
     spec = resolve_scene(cfg)
     rz = Randomizer.from_config(cfg.randomization, spec)
@@ -150,7 +151,7 @@ def main() -> None:
     outs: dict[str, np.ndarray] = {}
 
     def frng(i, fam):
-        return family_rng(sample_rng(seed, i), fam, "after_render")
+        return family_rng(sample_rng(seed, i), FAMILY_TYPES[fam].stream_id, "after_render")
 
     # ---- weather, each kind forced
     w_probs = dict(zip(R.weather.kind.values, np.asarray(R.weather.kind.p, float) / np.sum(R.weather.kind.p)))

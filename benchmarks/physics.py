@@ -39,7 +39,7 @@ def main() -> None:
     a = ap.parse_args()
 
     cfg = compose(a.scene, a.randomization, a.ycb, 640, 480, a.overrides)
-    from simgen.physics.pybullet import PhysicsWorld, settle
+    from simgen.physics.pybullet import PhysicsWorld
     from simgen.run.worker import resolve_assets_root, resolve_scene, sample_rng
     from simgen.randomize.pipeline import Randomizer
     from simgen.scene.sampler import sample_scene
@@ -63,7 +63,7 @@ def main() -> None:
             scene = sample_scene(spec, cat, rng, 640, 480)
             scene = rz.before_physics(scene, cat, rng)
             t0 = time.thread_time()  # CPU time: robust on a shared machine (pybullet runs in this thread)
-            out = settle(world, scene, cat, spec)
+            out = world.settle(scene, cat, spec)
             times.append(time.thread_time() - t0)
             steps.append(out.params.get("physics_steps", 0))
             cid = world._client

@@ -56,27 +56,26 @@ def main() -> None:
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="cpu: this thread's CPU time (robust on a shared machine; with LP_NUM_THREADS=0 llvmpipe "
                          "rasterises in this thread, so it is the whole cost)")
-    ap.add_argument("overrides", nargs="*", help="extra Hydra overrides, e.g. render.msaa=false")
+    ap.add_argument("overrides", nargs="*", help="extra Hydra overrides, e.g. render.pyrender.msaa=false")
     a = ap.parse_args()
     global CLOCK
     CLOCK = time.thread_time if a.clock == "cpu" else time.perf_counter
 
     cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, a.overrides)
-    import simgen.run.job as ds
-    import simgen.run.worker as pl
+    import simgen.labels.amodal as pl
+    import simgen.run.shard as ds
+    import simgen.run.worker as wk
     import simgen.export.coco as coco
     from simgen.export import atomic
 
     T = Timers()
     tmp = Path(tempfile.mkdtemp(prefix="simgen_prof_"))
     (tmp / "images").mkdir()
-    with pl.Generator(cfg) as g:
+    with wk.Generator(cfg) as g:
         r = g.renderer
         # physics + scene sampling + randomization hooks
-        import simgen.physics.pybullet as st
-
-        T.wrap(st, "settle", "physics settle")
-        import simgen.scene.sampler as ss
+        T.wrap(g.physics, "settle", "physics settle")
+        ss = wk
 
         T.wrap(ss, "sample_scene", "sample scene")
         T.wrap(g.randomizer, "before_physics", "randomize before_physics")
@@ -123,7 +122,7 @@ def main() -> None:
         if prof is not None:
             prof.disable()
             prof.dump_stats(a.cprofile)
-        gl = r.gl_info
+        gl = r.info
     shutil.rmtree(tmp, ignore_errors=True)
     m = a.n - a.skip
     print(f"scene={a.scene} randomization={a.randomization} {a.width}x{a.height} {' '.join(a.overrides)}")

@@ -2,7 +2,7 @@
 
     python benchmarks/throughput.py                                  # default + ycb_video, 1 and 2 workers
     python benchmarks/throughput.py --randomization off              # the spine: no domain randomization
-    python benchmarks/throughput.py --scenes default --workers 2 --n 192 -- render.msaa=false
+    python benchmarks/throughput.py --scenes default --workers 2 --n 192 -- render.pyrender.msaa=false
 
 The config is composed exactly as `simgen render scene=<s> randomization=<r> workers=<w> ...` composes it (Hydra),
 so the numbers are those of the command line (CLI default: randomization=moderate). Extra Hydra overrides go
@@ -44,7 +44,7 @@ def compose(scene: str, randomization: str, ycb: str, width: int, height: int, e
     from hydra import compose as hcompose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from simgen.config import register_configs
+    from simgen.cli.configs import register_all as register_configs
     from simgen.paths import conf_dir
 
     register_configs()
@@ -168,7 +168,7 @@ def main() -> None:
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--scene", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
-    ap.add_argument("overrides", nargs="*", help="extra Hydra overrides after --, e.g. -- render.msaa=false")
+    ap.add_argument("overrides", nargs="*", help="extra Hydra overrides after --, e.g. -- render.pyrender.msaa=false")
     a = ap.parse_args()
     if a.child:
         a.workers = a.workers[0] if isinstance(a.workers, list) else a.workers

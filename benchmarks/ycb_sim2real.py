@@ -44,12 +44,13 @@ def render(ycb: Path, n: int, out: Path, seed: int, extra: list[str]) -> float:
 def compose_settings(overrides: list[str]):
     from hydra import compose, initialize_config_dir
 
-    from simgen.eval.schema import ScoreSettings, register_configs
+    from simgen.cli.configs import register_all as register_configs
+    from simgen.cli.configs import score_settings
 
     register_configs()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose(config_name="score", overrides=overrides)
-    return ScoreSettings.from_config(cfg.score)
+    return score_settings(cfg.score)
 
 
 def split_by_scene(real: Path, dst: Path, scenes: list[str]) -> Path:

@@ -1,6 +1,6 @@
 """simgen: synthetic, labelled training images from simulated 3D scenes, and a sim-to-real scorecard."""
 
-__version__ = "0.1.0"
+from simgen.version import __version__
 
 __all__ = ["__version__", "render_dataset", "load_scene", "RenderAppConfig"]
 

@@ -6,10 +6,11 @@ Only ``simgen/cli`` sees DictConfig objects; library code receives these datacla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from typing import Optional
 
 from simgen.randomize.schema import RandomizationConfig
+from simgen.render import BACKENDS, config_class
 
 
 @dataclass
@@ -19,17 +20,33 @@ class AssetsConfig:
 
 
 @dataclass
-class RenderConfig:
+class RenderSettings:
+    """``render.*`` keys every backend shares; each backend's own keys are under ``render.<backend>``."""
+
     # Output resolution; null = the scene camera's width/height (intrinsics are scaled to match).
     width: Optional[int] = None
     height: Optional[int] = None
-    # OpenGL platform for headless rendering: egl (Mesa llvmpipe on CPU, NVIDIA on GPU) or osmesa.
-    platform: str = "egl"
-    # 4x multisampled colour pass (smooth edges); false: single-sample, faster on a software rasteriser.
-    # Labels always come from an aliasing-free id pass either way.
-    msaa: bool = True
-    # Largest texture side uploaded to GL (textures are downscaled once at load time).
+    # Which renderer makes the colour image (simgen.render.BACKENDS); labels always come from an exact id pass.
+    backend: str = "pyrender"
+    # Largest texture side uploaded to the renderer (textures are downscaled once at load time).
     max_texture_size: int = 1024
+
+
+def _backend_fields() -> list:
+
+    return [(name, config_class(name), field(default_factory=config_class(name))) for name in BACKENDS]
+
+
+# render.* = the shared keys + one sub-config per registered backend (render.pyrender.*, ...)
+RenderConfig = make_dataclass("RenderConfig", _backend_fields(), bases=(RenderSettings,))
+RenderConfig.__module__ = __name__
+RenderConfig.__doc__ = "``render.*``: " + (RenderSettings.__doc__ or "")
+
+
+@dataclass
+class PhysicsConfig:
+    # Which simulator settles the objects (simgen.physics.SIMULATORS); its parameters are in the scene file.
+    backend: str = "pybullet"
 
 
 @dataclass
@@ -97,23 +114,9 @@ class RenderAppConfig:
     # Samples per shard: the unit of parallel work and of resume.
     shard_size: int = 8
     assets: AssetsConfig = field(default_factory=AssetsConfig)
-    render: RenderConfig = field(default_factory=RenderConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)  # type: ignore[valid-type]
+    physics: PhysicsConfig = field(default_factory=PhysicsConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
-
-
-_registered = False
-
-
-def register_configs() -> None:
-    """Register the structured configs in Hydra's ConfigStore (idempotent)."""
-    global _registered
-    if _registered:
-        return
-    from hydra.core.config_store import ConfigStore
-
-    cs = ConfigStore.instance()
-    cs.store(name="render_schema", node=RenderAppConfig)
-    _registered = True

@@ -65,7 +65,7 @@ def _compose(*overrides: str):
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    from simgen.config import register_configs
+    from simgen.cli.configs import register_all as register_configs
     from simgen.paths import conf_dir
 
     register_configs()

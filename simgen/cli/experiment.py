@@ -23,10 +23,8 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from simgen.cli.common import report_errors
-from simgen.config import register_configs as register_render_configs
-from simgen.eval.schema import register_configs as register_score_configs
+from simgen.cli.configs import register_all
 from simgen.paths import conf_dir
-from simgen.sweep.schema import register_configs
 
 log = logging.getLogger("simgen")
 
@@ -54,7 +52,7 @@ def _share_cores_between_parallel_jobs() -> None:
         from hydra.core.hydra_config import HydraConfig
 
         n_jobs = int(HydraConfig.get().launcher.get("n_jobs") or 1)
-    except Exception:
+    except (ValueError, TypeError, AttributeError):  # not under a Hydra launcher with n_jobs
         return
     from simgen.launch.local import available_cores
 
@@ -121,11 +119,18 @@ def job_dir_name(num, override_dirname: str = "", max_len: int = 100) -> str:
     return f"{num}_{name}" if name else str(num)
 
 
+def ablation_values() -> str:
+    """``none`` + every registered randomization family: the values the ablation sweep runs."""
+    from simgen.sweep.schema import FAMILIES
+
+    return ",".join(("none",) + FAMILIES)
+
+
 if not OmegaConf.has_resolver("simgen_job_dir"):
     OmegaConf.register_new_resolver("simgen_job_dir", job_dir_name)
-register_render_configs()
-register_score_configs()
-register_configs()
+if not OmegaConf.has_resolver("simgen_ablation"):
+    OmegaConf.register_new_resolver("simgen_ablation", ablation_values)
+register_all()
 
 
 @hydra.main(config_path=str(conf_dir()), config_name=CONFIG_NAME, version_base="1.3")

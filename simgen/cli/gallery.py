@@ -21,6 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 from simgen.cli.common import report_errors
 from simgen.config import AssetsConfig
 from simgen.paths import conf_dir
+from simgen.randomize.families.defects import DEFECT_KINDS
+from simgen.randomize.schema import FAMILIES, FAMILY_TYPES
 
 log = logging.getLogger("simgen")
 
@@ -33,8 +35,7 @@ class GalleryAppConfig:
     output_dir: str = "out/gallery"
     scene: str = "default"
     defects_scene: str = "metal_parts"
-    families: list[str] = field(default_factory=lambda: ["lighting", "camera", "pose", "material", "background",
-                                                         "distractors", "weather", "defects", "sensor"])
+    families: list[str] = field(default_factory=lambda: list(FAMILIES))  # every registered family
     n_samples: int = 4
     seed: int = 0
     width: int = 320
@@ -45,9 +46,9 @@ class GalleryAppConfig:
 
 
 def register_configs() -> None:
-    from hydra.core.config_store import ConfigStore
+    from simgen.cli.configs import store
 
-    ConfigStore.instance().store(name="gallery_schema", node=GalleryAppConfig)
+    store("gallery_schema", GalleryAppConfig)
 
 
 def load_preset(family: str, preset: str):
@@ -95,8 +96,8 @@ def _render_row(cfg, family: str, preset: str, scene: str, image_dir: Optional[s
     """Samples 0..n-1 with only ``family`` at ``preset``: [(rgb, extra instances, scene params)]. ``zoom`` > 1
     renders zoom x larger and keeps the centre (small things, e.g. defects, drawn at a useful size)."""
     from simgen.config import RenderAppConfig
-    from simgen.run.worker import Generator
     from simgen.randomize.schema import RandomizationConfig
+    from simgen.run.worker import Generator
 
     rc = RenderAppConfig()
     rc.scene = scene
@@ -141,7 +142,7 @@ def _draw_defects(rgb: np.ndarray, extras) -> np.ndarray:
     from simgen.export.preview import palette
 
     img = rgb.copy()
-    names = ["scratch", "dent", "crack", "rust", "stain"]
+    names = list(DEFECT_KINDS)
     h, w = img.shape[:2]
     for inst, cat in extras:
         col = palette(names.index(cat) + 3 if cat in names else 0)
@@ -183,9 +184,7 @@ def contact_sheet(family: str, rows: dict[str, list[tuple]], title: str) -> np.n
 
 
 def _title(family: str, scene: str, zoom: int) -> str:
-    from simgen.randomize import schema
-
-    doc = " ".join((getattr(schema, f"{family.capitalize()}Config").__doc__ or "").split())
+    doc = " ".join((FAMILY_TYPES[family].Config.__doc__ or "").split())
     first = doc.split(". ")[0].rstrip(".")
     if len(first) > 110:
         first = first[:107].rsplit(" ", 1)[0] + "..."
@@ -195,7 +194,6 @@ def _title(family: str, scene: str, zoom: int) -> str:
 
 def build_gallery(cfg: GalleryAppConfig) -> list[Path]:
     from simgen.errors import ConfigError
-    from simgen.randomize.schema import FAMILIES
     from simgen.export import atomic
 
     unknown = [f for f in cfg.families if f not in FAMILIES]

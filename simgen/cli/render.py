@@ -8,7 +8,8 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from simgen.cli.common import report_errors
-from simgen.config import RenderAppConfig, register_configs
+from simgen.cli.configs import register_all
+from simgen.config import RenderAppConfig
 from simgen.paths import conf_dir
 
 log = logging.getLogger("simgen")
@@ -28,7 +29,7 @@ def _run(cfg: DictConfig) -> None:
     render_dataset(to_render_config(cfg))
 
 
-register_configs()
+register_all()
 
 
 @hydra.main(config_path=str(conf_dir()), config_name=CONFIG_NAME, version_base="1.3")

@@ -13,18 +13,18 @@ from omegaconf import DictConfig
 
 import simgen.paths
 from simgen.cli.common import report_errors
-from simgen.eval.schema import ScoreSettings, register_configs
+from simgen.cli.configs import register_all, score_settings
 
 log = logging.getLogger("simgen")
 
-register_configs()
+register_all()
 
 
 @report_errors
 def run(cfg: DictConfig) -> dict:
     from simgen.eval.score import score_datasets
 
-    settings = ScoreSettings.from_config(cfg.score)
+    settings = score_settings(cfg.score)
     report = score_datasets(cfg.synthetic_dir, cfg.real_dir, cfg.output_dir, settings,
                             real_train_dir=cfg.real_train_dir, seed=int(cfg.seed), device=str(cfg.device))
     head = report.get("headline_distance")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import colorsys
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simgen.scene.model import Camera
+if TYPE_CHECKING:  # annotations only: the camera model lives above core
+    from simgen.scene.model import Camera
 
 
 # ---------------------------------------------------------------------- colour

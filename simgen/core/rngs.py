@@ -17,14 +17,13 @@ import numpy as np
 # a tag no ordinary spawn() child of the sample's SeedSequence uses (those have spawn keys (0,), (1,), ...)
 DR_KEY = 0x64_72_61_6E  # "dran"
 
-FAMILY_IDS = {"lighting": 1, "camera": 2, "pose": 3, "material": 4, "background": 5, "distractors": 6,
-              "weather": 7, "defects": 8, "sensor": 9}
 STAGES = {"before_physics": 0, "after_physics": 1, "after_render": 2}
 
 
-def family_rng(rng: np.random.Generator, family: str, stage: str) -> np.random.Generator:
-    """Child generator of ``family`` at ``stage`` (a key of STAGES); never draws from ``rng``."""
-    key = (DR_KEY, FAMILY_IDS[family], STAGES[stage])
+def family_rng(rng: np.random.Generator, stream_id: int, stage: str) -> np.random.Generator:
+    """Child generator of the family with ``stream_id`` (its ``Family.stream_id``) at ``stage`` (a key of
+    STAGES); never draws from ``rng``."""
+    key = (DR_KEY, int(stream_id), STAGES[stage])
     ss = getattr(rng.bit_generator, "seed_seq", None)
     if isinstance(ss, np.random.SeedSequence):
         child = np.random.SeedSequence(entropy=ss.entropy, spawn_key=tuple(ss.spawn_key) + key,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from simgen.eval.schema import AugmentSettings, FidSettings, ScoreAppConfig, ScoreSettings, register_configs
+from simgen.eval.schema import AugmentSettings, FidSettings, ScoreAppConfig, ScoreSettings
 
-__all__ = ["AugmentSettings", "FidSettings", "ScoreAppConfig", "ScoreSettings", "register_configs",
+__all__ = ["AugmentSettings", "FidSettings", "ScoreAppConfig", "ScoreSettings",
            "score_datasets", "load_coco", "match_categories", "evaluate_detections", "make_extractor",
            "fid_from_features", "kid_from_features"]
 

@@ -1,7 +1,7 @@
 """Typed settings of ``simgen score`` (dataclasses, also Hydra's structured-config schema).
 
 ``ScoreSettings`` is the ``score:`` node of ``conf/score.yaml`` and the settings object that the library
-function :func:`simgen.eval.score_datasets` takes; ``ScoreSettings.from_config`` maps a DictConfig node to it
+function :func:`simgen.eval.score_datasets` takes; ``ScoreSettings.from_dict`` maps a plain dict to it
 (only ``simgen/cli`` calls that). This module imports neither torch nor Hydra at import time.
 """
 
@@ -171,15 +171,11 @@ class ScoreSettings:
         return int(-(-self.image_size * 4 // 3) + 31) // 32 * 32
 
     @classmethod
-    def from_config(cls, node: Any) -> "ScoreSettings":
-        """Map the ``score`` DictConfig node (or a plain dict) to ``ScoreSettings``."""
-        from omegaconf import DictConfig, OmegaConf
-
-        if isinstance(node, DictConfig):
-            obj = OmegaConf.to_object(node)
-            if isinstance(obj, ScoreSettings):
-                return obj
-            node = obj
+    def from_dict(cls, node: Any) -> "ScoreSettings":
+        """``ScoreSettings`` from a plain dict (or itself); the CLI converts Hydra's node first
+        (:func:`simgen.cli.configs.score_settings`)."""
+        if isinstance(node, ScoreSettings):
+            return node
         data = dict(node or {})
         aug = AugmentSettings(**dict(data.pop("augment", None) or {}))
         fid = FidSettings(**dict(data.pop("fid", None) or {}))
@@ -200,18 +196,3 @@ class ScoreAppConfig:
     # auto (CUDA when available), cpu or cuda.
     device: str = "auto"
     score: ScoreSettings = field(default_factory=ScoreSettings)
-
-
-_registered = False
-
-
-def register_configs() -> None:
-    """Register ``score_schema`` (the primary config's schema) in Hydra's ConfigStore (idempotent)."""
-    global _registered
-    if _registered:
-        return
-    from hydra.core.config_store import ConfigStore
-
-    cs = ConfigStore.instance()
-    cs.store(name="score_schema", node=ScoreAppConfig)
-    _registered = True

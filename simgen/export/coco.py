@@ -16,6 +16,7 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
+from simgen.export import atomic
 from simgen.labels.extract import Instance
 from simgen.labels.segmentation import mask_to_polygons, mask_to_rle
 
@@ -80,3 +81,13 @@ def assemble(images: list[dict], annotations: list[dict], categories: list[dict]
 def read_shard(path: Path) -> dict:
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+class CocoExporter:
+    """``annotations.json`` (COCO instances)."""
+
+    name = "coco"
+
+    def export(self, coco: dict, out: Path, cfg) -> list[str]:
+        atomic.write_json(out / "annotations.json", coco)
+        return ["annotations.json"]

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simgen.export import atomic
+
 
 def palette(k: int) -> tuple[int, int, int]:
     """Distinct RGB colour for index k (golden-angle hues)."""
@@ -83,3 +85,13 @@ def contact_sheet(root: Path, coco: dict, n: int = 9, cols: int = 3, tile_width:
         y, x = 4 + r * (th + 4), 4 + c * (tile_width + 4)
         sheet[y:y + t.shape[0], x:x + tile_width] = t[:th]
     return sheet
+
+
+class PreviewExporter:
+    """``preview.png``: a contact sheet of the first ``export.preview_n`` images with their labels drawn."""
+
+    name = "preview"
+
+    def export(self, coco: dict, out: Path, cfg) -> list[str]:
+        atomic.write_png(out / "preview.png", contact_sheet(out, coco, n=cfg.preview_n), 3)
+        return ["preview.png"]

@@ -19,6 +19,9 @@ import shutil
 from pathlib import Path
 from typing import Iterable, Optional
 
+from simgen.errors import OutputError
+from simgen.export import atomic
+
 DECIMALS = 6
 
 
@@ -105,7 +108,6 @@ def write_yolo(coco: dict, coco_dir: Path, out_dir: Path, *, val_fraction: float
 
     Idempotent (every file written atomically; a rerun rewrites the same bytes). Returns counts.
     """
-    from simgen.export import atomic
 
     coco_dir, out_dir = Path(coco_dir), Path(out_dir)
     names = names or class_names(coco)
@@ -118,13 +120,10 @@ def write_yolo(coco: dict, coco_dir: Path, out_dir: Path, *, val_fraction: float
         if not src.is_file():  # simgen's file_name is relative to images/
             src = coco_dir / "images" / e["file_name"]
         if not src.is_file():
-            from simgen.errors import OutputError
-
             raise OutputError(f"image {e['file_name']} of the COCO set is missing under {coco_dir}; "
                               f"check the dataset folder")
         stem = Path(e["file_name"]).stem
         if stem in stems:  # ultralytics pairs images and labels by stem
-            from simgen.errors import OutputError
 
             raise OutputError(f"two images share the file stem {stem!r} (ids {stems[stem]}, {e['id']}); "
                               f"YOLO label files need unique image names")
@@ -170,3 +169,13 @@ def read_yolo(out_dir: Path) -> tuple[list[str], dict[str, list[tuple[int, float
                 rows.append((int(c), *(float(v) for v in box)))
         labels[f"{p.parent.name}/{p.stem}"] = rows
     return names, labels
+
+
+class YoloExporter:
+    """``yolo/``: images (hard links), labels and data.yaml in the ultralytics layout."""
+
+    name = "yolo"
+
+    def export(self, coco: dict, out: Path, cfg) -> list[str]:
+        write_yolo(coco, out, out / "yolo", link="hardlink")
+        return sorted(str(p.relative_to(out)) for p in (out / "yolo").rglob("*") if p.is_file())

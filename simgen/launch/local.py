@@ -20,6 +20,8 @@ from pathlib import Path
 
 from simgen.config import RenderAppConfig
 from simgen.launch.progress import Progress
+from simgen.run.shard import run_shard
+from simgen.run.worker import Generator, apply_worker_env
 from simgen.scene.spec import SceneSpec
 
 log = logging.getLogger(__name__)
@@ -62,11 +64,10 @@ def _init_worker(cfg: RenderAppConfig, spec: SceneSpec, log_level: int, progress
         _PARENT = parent_pid
         die_with_parent(parent_pid)
     _QUEUE = progress_queue
-    # Mesa llvmpipe starts one raster thread per core in every process; with N workers on C cores give each
-    # worker C // N threads so they don't oversubscribe (a user's LP_NUM_THREADS wins)
-    os.environ.setdefault("LP_NUM_THREADS", str(max(1, available_cores() // max(1, cfg.workers))))
+
+    # with N workers on C cores each worker's renderer gets C // N threads (no oversubscription)
+    apply_worker_env(cfg, max(1, available_cores() // max(1, cfg.workers)))
     logging.basicConfig(level=log_level, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-    from simgen.run.worker import Generator
 
     _GEN = Generator(cfg, spec).__enter__()
     atexit.register(_GEN.__exit__, None, None, None)
@@ -74,7 +75,6 @@ def _init_worker(cfg: RenderAppConfig, spec: SceneSpec, log_level: int, progress
 
 def _work(args) -> dict:
     shard, out = args
-    from simgen.run.shard import run_shard
 
     def on_sample(n: int) -> None:
         if _PARENT is not None and os.getppid() != _PARENT:  # orphaned (no PDEATHSIG on this OS): stop
@@ -83,7 +83,7 @@ def _work(args) -> dict:
             _QUEUE.put((shard.id, n))
 
     res = run_shard(_GEN, shard, Path(out), on_sample=on_sample)
-    res["gl"] = _GEN.renderer.gl_info
+    res["gl"] = _GEN.renderer.info
     return res
 
 
@@ -137,8 +137,6 @@ def standard_start_method():
 
 
 def run_local(cfg: RenderAppConfig, spec: SceneSpec, shards: list, out: Path, n_samples: int) -> dict:
-    from simgen.run.shard import run_shard
-    from simgen.run.worker import Generator
 
     gl: dict = {}
     if not shards:
@@ -146,7 +144,7 @@ def run_local(cfg: RenderAppConfig, spec: SceneSpec, shards: list, out: Path, n_
     with Progress(n_samples) as prog:
         if cfg.workers == 1 or len(shards) == 1:
             with Generator(cfg, spec) as gen:
-                gl = gen.renderer.gl_info
+                gl = gen.renderer.info
                 for s in shards:
                     run_shard(gen, s, out, on_sample=prog.update)
             return gl

@@ -17,7 +17,6 @@ shard's count when its result arrives (same as the local pool).
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,7 +24,12 @@ from typing import Optional
 
 from simgen.config import RenderAppConfig
 from simgen.errors import ConfigError
+from simgen.export import atomic
+from simgen.export.coco import SHARDS_DIR
+from simgen.launch.local import ShardProgress
 from simgen.launch.progress import Progress
+from simgen.run.shard import run_shard, shard_path
+from simgen.run.worker import Generator, apply_worker_env
 from simgen.scene.spec import SceneSpec
 
 log = logging.getLogger(__name__)
@@ -44,23 +48,17 @@ class RenderWorker:
     """A Ray actor body: one warm Generator, one shard per call."""
 
     def __init__(self, cfg: RenderAppConfig, spec: SceneSpec, threads: int, log_level: int) -> None:
-        os.environ.setdefault("LP_NUM_THREADS", str(max(1, threads)))
+        apply_worker_env(cfg, threads)
         logging.basicConfig(level=log_level, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-        from simgen.render.pyrender.gl import select_platform
-
-        select_platform(cfg.render.platform)
-        from simgen.run.worker import Generator
 
         self.cfg = cfg
         self.gen = Generator(cfg, spec).__enter__()
 
     def gl_info(self) -> dict:
-        return dict(self.gen.renderer.gl_info)
+        return dict(self.gen.renderer.info)
 
     def run(self, shard, out: Optional[str], progress=None) -> dict:
         """Render ``shard``. ``out`` None: into a temp folder, returning the files as ``{relpath: bytes}``."""
-        from simgen.run.shard import run_shard, shard_path
-        from simgen.export.coco import SHARDS_DIR
 
         def on_sample(n: int) -> None:
             if progress is not None:
@@ -96,7 +94,6 @@ class RenderWorker:
 
 def write_shipped(out: Path, res: dict) -> None:
     """Write a shard's shipped files into ``out``: data files first, the shard marker last (atomic each)."""
-    from simgen.export import atomic
 
     for rel, data in res.pop("files").items():
         p = out / rel
@@ -107,7 +104,6 @@ def write_shipped(out: Path, res: dict) -> None:
 
 
 def run_ray(cfg: RenderAppConfig, spec: SceneSpec, shards: list, out: Path, n_samples: int) -> dict:
-    from simgen.launch.local import ShardProgress
 
     ray = import_ray()
     ex = cfg.executor

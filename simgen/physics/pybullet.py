@@ -56,7 +56,7 @@ def simplify_hull(points: np.ndarray, max_vertices: int = HULL_MAX_VERTICES,
                 break
             idx.append(k)
         return pts[sorted(idx)]
-    except Exception:  # degenerate (flat) point sets: qhull fails; keep them all
+    except (RuntimeError, ValueError):  # degenerate (flat) point sets: QhullError; keep them all
         return pts
 
 
@@ -72,7 +72,7 @@ def hull_volume(points: np.ndarray) -> float:
         from scipy.spatial import ConvexHull
 
         return float(ConvexHull(pts).volume)
-    except Exception:  # flat or degenerate: physics uses a thickened box for these
+    except (RuntimeError, ValueError):  # flat or degenerate (QhullError): physics uses a thickened box
         ext = np.maximum(pts.max(0) - pts.min(0), 1e-3)
         return float(np.prod(ext))
 
@@ -109,9 +109,19 @@ class PhysicsWorld:
         if self._p is not None and self._client >= 0:
             try:
                 self._p.disconnect(physicsClientId=self._client)
-            except Exception:  # already disconnected
-                pass
+            except self._p.error as exc:  # already disconnected (e.g. at interpreter exit)
+                log.debug("pybullet disconnect: %s", exc)
         self._client = -1
+
+    def settle(self, scene: Scene, catalog: AssetCatalog, spec: SceneSpec) -> Scene:
+        """:class:`simgen.physics.Simulator`: settle with the scene's physics settings; the support surface's
+        rims keep objects on it."""
+        half = (spec.surface.size[0] / 2, spec.surface.size[1] / 2)
+        return self.settle_with(scene, catalog, spec.physics, surface_half_extent=half)
+
+    @classmethod
+    def from_config(cls, cfg) -> "PhysicsWorld":
+        return cls()
 
     def _fresh_world(self) -> int:
         """An empty world in this worker's client (the previous sample's bodies and collision shapes freed)."""
@@ -165,7 +175,7 @@ class PhysicsWorld:
     def _shape(self, kind: int, **kw) -> int:
         return self._p.createCollisionShape(kind, physicsClientId=self._client, **kw)
 
-    def settle(self, scene: Scene, catalog: AssetCatalog, physics: PhysicsSpec,
+    def settle_with(self, scene: Scene, catalog: AssetCatalog, physics: PhysicsSpec,
                surface_half_extent: tuple[float, float] | None = None) -> Scene:
         """Drop ``scene.objects`` from their current poses onto the plane z = 0 and return the settled scene."""
         if not physics.enabled or not scene.objects:
@@ -222,9 +232,3 @@ def _replace_pose(obj: ObjectInstance, T: np.ndarray) -> ObjectInstance:
     from dataclasses import replace
 
     return replace(obj, T_world_obj=T)
-
-
-def settle(world: PhysicsWorld, scene: Scene, catalog: AssetCatalog, spec: SceneSpec) -> Scene:
-    """Settle with the scene's physics settings; the support surface's rims keep objects on it."""
-    half = (spec.surface.size[0] / 2, spec.surface.size[1] / 2)
-    return world.settle(scene, catalog, spec.physics, surface_half_extent=half)

@@ -16,14 +16,22 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from simgen import __version__
 from simgen.config import RenderAppConfig
 from simgen.errors import ConfigError
-from simgen.export import atomic
+from simgen.export import atomic, format_names
 from simgen.export.coco import STATE_DIR, read_shard
+from simgen.launch import executor as executor_for
+from simgen.launch import run_shards
+from simgen.launch.ray import import_ray
+from simgen.physics import simulator_class
+from simgen.randomize.pipeline import Randomizer
+from simgen.render import renderer_class
 from simgen.run.merge import merge
 from simgen.run.output import _unlock, prepare_output
 from simgen.run.shard import finished_shards, plan_shards, shard_path
+from simgen.run.worker import output_size, resolve_assets_root, resolve_scene
+from simgen.scene.catalog import check_assets
+from simgen.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +61,35 @@ def validate_job(cfg: RenderAppConfig) -> None:
     if cfg.export.png_filter not in atomic.PNG_FILTERS:
         raise ConfigError(f"export.png_filter must be one of {', '.join(atomic.PNG_FILTERS)}, got "
                           f"{cfg.export.png_filter!r}; e.g. export.png_filter=avg")
-    from simgen.render.pyrender.gl import PLATFORMS
-
-    if cfg.render.platform not in PLATFORMS:
-        raise ConfigError(f"unknown render.platform {cfg.render.platform!r}; use one of {', '.join(PLATFORMS)}")
+    backend = renderer_class(cfg.render.backend)
+    backend.check_config(getattr(cfg.render, cfg.render.backend))
+    simulator_class(cfg.physics.backend)
     if cfg.render.max_texture_size < 16:
         raise ConfigError(f"render.max_texture_size must be >= 16, got {cfg.render.max_texture_size}; e.g. render.max_texture_size=1024")
-    if cfg.export.format not in EXPORT_FORMATS:
-        raise ConfigError(f"unknown export.format {cfg.export.format!r}; use one of {', '.join(EXPORT_FORMATS)} "
+    if cfg.export.format not in format_names():
+        raise ConfigError(f"unknown export.format {cfg.export.format!r}; use one of {', '.join(format_names())} "
                           f"(COCO is always written; yolo adds a yolo/ folder in the ultralytics layout)")
-    from simgen.launch import EXECUTORS
-
-    if cfg.executor.name not in EXECUTORS:
-        raise ConfigError(f"unknown executor {cfg.executor.name!r}; use executor=local or executor=ray")
+    executor_for(cfg.executor.name)
     if cfg.executor.name == "ray":
-        from simgen.launch.ray import import_ray
-
         import_ray()
         if cfg.executor.write_on not in ("driver", "worker"):
             raise ConfigError(f"executor.write_on must be driver or worker, got {cfg.executor.write_on!r}")
 
 
+def check_render_limits(cfg: RenderAppConfig, spec) -> None:
+    """Start the renderer's platform once (RenderError with the fix if it cannot) and check the image size
+    against its limits."""
+    rc = cfg.render
+    limits = renderer_class(rc.backend).probe(getattr(rc, rc.backend)) or {}
+    w, h = output_size(cfg, spec)
+    biggest = limits.get("max_size")
+    if biggest and max(w, h) > biggest:
+        raise ConfigError(f"image size {w}x{h} exceeds the renderer's limit of {biggest} pixels per side; set "
+                          f"render.width / render.height to at most {biggest}")
+
+
 # keys that do not change the dataset's bytes
 _RUNTIME_KEYS = ("output_dir", "workers", "overwrite", "executor")
-EXPORT_FORMATS = ("coco", "yolo")
 
 
 def output_config(cfg: RenderAppConfig) -> dict:
@@ -111,17 +124,10 @@ def package_versions() -> dict[str, str]:
 
 def render_dataset(cfg: RenderAppConfig, executor: Optional[str] = None) -> dict:
     """Render ``cfg.n_images`` samples into ``cfg.output_dir`` (resumable). Returns the manifest counts + timing."""
-    from simgen.run.worker import resolve_assets_root, resolve_scene
-
     validate_job(cfg)
     spec = resolve_scene(cfg)
-    from simgen.scene.catalog import check_assets
-
     check_assets(spec, resolve_assets_root(cfg))  # fail before writing anything
-    from simgen.render.pyrender.gl import probe
-
-    probe(cfg.render.platform)
-    from simgen.randomize.pipeline import Randomizer
+    check_render_limits(cfg, spec)
 
     categories = spec.categories + Randomizer.from_config(cfg.randomization, spec).extra_categories()
     scene_dict = dataclasses.asdict(spec)
@@ -136,8 +142,6 @@ def render_dataset(cfg: RenderAppConfig, executor: Optional[str] = None) -> dict
 
 def _render_claimed(cfg: RenderAppConfig, spec, categories: list[str], scene_dict: dict, fp: str, out: Path,
                     executor: Optional[str]) -> dict:
-    from simgen.run.worker import output_size
-
     shards = plan_shards(cfg.n_images, cfg.shard_size)
     done = finished_shards(out, shards)
     todo = [s for s in shards if s.id not in done]
@@ -147,9 +151,9 @@ def _render_claimed(cfg: RenderAppConfig, spec, categories: list[str], scene_dic
     log.info("rendering %d images (%dx%d) of scene %s with %d worker(s) into %s", cfg.n_images, w, h, spec.name,
              cfg.workers, out)
     t0 = time.perf_counter()
-    from simgen.launch import run_shards
 
-    gl_info = run_shards(cfg, spec, todo, out, sum(len(s.indices) for s in todo), executor=executor)
+
+    gl_info = run_shards(cfg, spec, todo, out, sum(len(s.indices) for s in todo), executor_name=executor)
     elapsed = time.perf_counter() - t0
     n_done = sum(len(s.indices) for s in todo)
     # the GL info of the worker that rendered shard 0 (kept in its marker): the same on a resumed run
@@ -160,8 +164,7 @@ def _render_claimed(cfg: RenderAppConfig, spec, categories: list[str], scene_dic
     manifest = {"simgen_version": __version__, "fingerprint": fp, "seed": cfg.seed, "scene": scene_dict,
                 "config": output_config(cfg), "categories": categories, "width": w, "height": h,
                 "versions": package_versions(), "gl": gl_info or {}}
-    counts = merge(out, shards, categories, manifest, cfg.export.preview_n, cfg.export.preview,
-                   cfg.export.format)
+    counts = merge(out, shards, categories, manifest, cfg.export)
     rate = n_done / elapsed if elapsed > 0 else float("nan")
     log.info("wrote %d images, %d annotations to %s (%.2f img/s over %d rendered this run)", counts["images"],
              counts["annotations"], out, rate, n_done)

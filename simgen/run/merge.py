@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simgen import __version__
-from simgen.export import atomic
+from simgen.export import atomic, exporters_for
 from simgen.export.coco import assemble, categories_entry, read_shard
 from simgen.run.shard import Shard, shard_path
+from simgen.version import __version__
 
 
-def merge(out: Path, shards: list[Shard], categories: list[str], manifest: dict, preview_n: int = 9,
-          preview: bool = True, export_format: str = "coco") -> dict:
+def merge(out: Path, shards: list[Shard], categories: list[str], manifest: dict, export_cfg) -> dict:
+    """Assemble the shards' COCO entries, run every exporter ``export_cfg`` asks for, then write the manifest
+    (last: it marks the dataset finished). Returns the counts."""
     images, anns = [], []
     for s in shards:
         d = read_shard(shard_path(out, s.id))
@@ -21,21 +22,13 @@ def merge(out: Path, shards: list[Shard], categories: list[str], manifest: dict,
             "version": __version__, "contributor": "simgen", "url": "", "year": 2026,
             "seed": manifest["config"]["seed"]}
     coco = assemble(images, anns, categories_entry(categories), info)
-    atomic.write_json(out / "annotations.json", coco)
     counts = {"images": len(coco["images"]), "annotations": len(coco["annotations"]),
               "per_category": {c["name"]: sum(1 for a in coco["annotations"] if a["category_id"] == c["id"])
                                for c in coco["categories"]},
               "images_without_objects": len({e["id"] for e in coco["images"]} -
                                             {a["image_id"] for a in coco["annotations"]})}
     manifest = {**manifest, "counts": counts}
-    if preview:
-        from simgen.export.preview import contact_sheet
-
-        sheet = contact_sheet(out, coco, n=preview_n)
-        atomic.write_png(out / "preview.png", sheet, 3)
-    if export_format == "yolo":
-        from simgen.export.yolo import write_yolo
-
-        write_yolo(coco, out, out / "yolo", link="hardlink")
+    for exporter in exporters_for(export_cfg):
+        exporter.export(coco, out, export_cfg)
     atomic.write_json(out / "manifest.json", manifest, indent=2)  # last: marks the dataset finished
     return counts

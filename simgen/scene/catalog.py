@@ -16,8 +16,9 @@ from typing import Optional
 import numpy as np
 
 from simgen.errors import AssetError, ConfigError
-from simgen.scene.spec import PROCEDURAL_TEXTURES, ObjectSpec, SceneSpec
-from simgen.scene.textures import make_texture
+from simgen.scene.shapes import make_shape, primitive_collision
+from simgen.scene.spec import ObjectSpec, SceneSpec
+from simgen.scene.textures import PROCEDURAL_TEXTURES, make_texture
 
 log = logging.getLogger(__name__)
 
@@ -96,142 +97,9 @@ def _load_texture_file(path: Path, max_size: int) -> np.ndarray:
     return _downscale(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), max_size)
 
 
-# Tessellation of the round primitives. A software rasteriser pays per triangle (setup and, with 4x MSAA,
-# per-sample coverage), so tori (32 x 16 = 1024 faces, within 0.3 mm of the default ring) and capsules (16 x 16,
-# 512 faces) use half the faces they did, with no visible difference. Spheres keep 1280 faces (within 0.45% of
-# the radius): at 320 faces (1.8%) a ball close to the camera showed a polygonal outline.
-SPHERE_SUBDIVISIONS = 3
-CAPSULE_COUNT = [16, 16]
-TORUS_SECTIONS = (32, 16)
-
-
-COLLISION_SHAPES = ("box", "sphere", "cylinder", "capsule")
-
-
-def primitive_collision(shape: str, vertices: np.ndarray) -> Optional[tuple[str, tuple[float, ...]]]:
-    """The exact collision primitive of a procedural ``shape`` from its (centred, possibly scaled) vertices (N, 3),
-    or None for shapes physics approximates by their hull (cone, torus, nut, ...) or meshes not centred at the
-    origin. Dimensions are measured on the vertices, so they follow any scaling applied to the mesh."""
-    if shape not in COLLISION_SHAPES:
-        return None
-    v = np.asarray(vertices, np.float64)
-    lo, hi = v.min(0), v.max(0)
-    if np.abs(lo + hi).max() > 1e-6 * max(1.0, float(np.abs(v).max())):
-        return None
-    ext = hi - lo
-    if shape == "box":
-        return "box", tuple(float(e) for e in ext)
-    if shape == "sphere":
-        return "sphere", (float(np.linalg.norm(v, axis=1).max()),)
-    r = float(np.linalg.norm(v[:, :2], axis=1).max())
-    if shape == "cylinder":
-        return "cylinder", (r, float(ext[2]))
-    return "capsule", (r, max(float(ext[2]) - 2 * r, 0.0))
-
-
-def _primitive(shape: str, size: list[float]):
-    import trimesh
-
-    if shape == "box":
-        return trimesh.creation.box(extents=size)
-    if shape == "cylinder":
-        return trimesh.creation.cylinder(radius=size[0], height=size[1], sections=48)
-    if shape == "sphere":
-        return trimesh.creation.icosphere(subdivisions=SPHERE_SUBDIVISIONS, radius=size[0])
-    if shape == "capsule":
-        return trimesh.creation.capsule(radius=size[0], height=size[1], count=CAPSULE_COUNT)
-    if shape == "cone":
-        return trimesh.creation.cone(radius=size[0], height=size[1], sections=48)
-    if shape == "torus":
-        return trimesh.creation.torus(major_radius=size[0], minor_radius=size[1], major_sections=TORUS_SECTIONS[0],
-                                      minor_sections=TORUS_SECTIONS[1])
-    if shape == "nut":
-        return _nut(*size)
-    if shape == "washer":
-        return _washer(*size)
-    if shape == "bracket":
-        return _bracket(*size)
-    raise ConfigError(f"unknown shape {shape!r}")
-
-
-# ---------------------------------------------------------------------- machine parts (nut, washer, bracket)
-
-def _ring_prism(outer: np.ndarray, inner: np.ndarray, thickness: float, smooth_outer: bool, smooth_inner: bool):
-    """Prism between two closed rings (M, 2) (outer CCW seen from +z, inner at the same angles), z in
-    [-t/2, t/2]. Caps and walls have their own vertices, so edges stay sharp; a wall is smooth-shaded (shared
-    vertices) or flat (unmerged)."""
-    import trimesh
-
-    m = len(outer)
-    h = thickness / 2.0
-    nxt = (np.arange(m) + 1) % m
-    i = np.arange(m)
-    verts, faces = [], []
-
-    def add(v, f):
-        base = sum(len(x) for x in verts)
-        verts.append(np.asarray(v, np.float64))
-        faces.append(np.asarray(f, np.int64) + base)
-
-    for z, up in ((h, True), (-h, False)):  # caps: outer ring 0..m-1, inner ring m..2m-1
-        v = np.vstack([np.c_[outer, np.full(m, z)], np.c_[inner, np.full(m, z)]])
-        f = np.r_[np.c_[i, nxt, m + nxt], np.c_[i, m + nxt, m + i]]
-        add(v, f if up else f[:, ::-1])
-    for ring, smooth, outward in ((outer, smooth_outer, True), (inner, smooth_inner, False)):
-        v = np.vstack([np.c_[ring, np.full(m, -h)], np.c_[ring, np.full(m, h)]])  # bottom 0..m-1, top m..2m-1
-        f = np.r_[np.c_[i, nxt, m + nxt], np.c_[i, m + nxt, m + i]]
-        f = f if outward else f[:, ::-1]
-        if smooth:
-            add(v, f)
-        else:
-            add(v[f.reshape(-1)], np.arange(len(f) * 3).reshape(-1, 3))
-    return trimesh.Trimesh(np.vstack(verts), np.vstack(faces), process=False)
-
-
-def _nut(corner_radius: float, hole_radius: float, thickness: float):
-    """Hexagon nut: corner radius (circumradius), hole radius < the flats' radius, thickness."""
-    hole = min(hole_radius, 0.95 * corner_radius * np.cos(np.pi / 6))
-    th = np.linspace(0, 2 * np.pi, 48, endpoint=False)
-    r_hex = corner_radius * np.cos(np.pi / 6) / np.cos((th % (np.pi / 3)) - np.pi / 6)
-    outer = np.c_[np.cos(th), np.sin(th)] * r_hex[:, None]
-    inner = np.c_[np.cos(th), np.sin(th)] * hole
-    return _ring_prism(outer, inner, thickness, smooth_outer=False, smooth_inner=True)
-
-
-def _washer(outer_radius: float, inner_radius: float, thickness: float):
-    th = np.linspace(0, 2 * np.pi, 64, endpoint=False)
-    ring = np.c_[np.cos(th), np.sin(th)]
-    return _ring_prism(ring * outer_radius, ring * min(inner_radius, 0.95 * outer_radius), thickness,
-                       smooth_outer=True, smooth_inner=True)
-
-
-def _bracket(leg: float, width: float, thickness: float):
-    """L-shaped angle bracket: two legs of length ``leg`` and ``thickness`` at a right angle, ``width`` deep,
-    centred on its bounding box. Flat-shaded."""
-    import trimesh
-
-    t = min(thickness, 0.9 * leg)
-    prof = np.array([[0, 0], [leg, 0], [leg, t], [t, t], [t, leg], [0, leg]], np.float64)  # (x, z), CCW
-    n = len(prof)
-    y0, y1 = -width / 2, width / 2
-    tris = []
-    for a, b in ((1, 2), (2, 3), (3, 4), (4, 5)):  # fan from the outer corner (0, 0): the L is star-shaped there
-        p0, pa, pb = prof[0], prof[a], prof[b]
-        tris.append([[p0[0], y0, p0[1]], [pa[0], y0, pa[1]], [pb[0], y0, pb[1]]])  # cap at y0 (normal -y)
-        tris.append([[p0[0], y1, p0[1]], [pb[0], y1, pb[1]], [pa[0], y1, pa[1]]])  # cap at y1 (normal +y)
-    for k in range(n):
-        a, b = prof[k], prof[(k + 1) % n]
-        q = [[a[0], y0, a[1]], [b[0], y0, b[1]], [b[0], y1, b[1]], [a[0], y1, a[1]]]
-        tris.append([q[0], q[2], q[1]])
-        tris.append([q[0], q[3], q[2]])
-    v = np.asarray(tris, np.float64).reshape(-1, 3)
-    tm = trimesh.Trimesh(v, np.arange(len(v)).reshape(-1, 3), process=False)
-    tm.apply_translation(-tm.bounds.mean(0))
-    return tm
-
-
-def _box_uv(vertices: np.ndarray, normals: np.ndarray, scale: float) -> np.ndarray:
-    """Tri-planar UVs: project on the plane most facing each vertex normal. (N, 2) float32."""
+def triplanar_uv(vertices: np.ndarray, normals: np.ndarray, scale: float) -> np.ndarray:
+    """Tri-planar UVs: project each vertex on the axis plane its normal faces most, ``scale`` UV units per
+    metre. vertices, normals: (N, 3) -> (N, 2) float32."""
     a = np.abs(normals).argmax(1)
     uv = np.where(a[:, None] == 0, vertices[:, [1, 2]], np.where(a[:, None] == 1, vertices[:, [0, 2]],
                                                                   vertices[:, [0, 1]]))
@@ -265,7 +133,7 @@ def mesh_from_trimesh(key: str, tm, *, texture: Optional[np.ndarray], uv: Option
             h = trimesh.convex.convex_hull(verts)
             if h.volume > 1e-12:
                 hull = h.vertices
-        except Exception:  # qhull failure on degenerate input
+        except (RuntimeError, ValueError, IndexError):  # QhullError on degenerate input
             hull = None
     if hull is None:
         hi = np.maximum(hi, lo + 2e-3)
@@ -335,6 +203,8 @@ class AssetCatalog:
     def __init__(self, meshes: dict[str, MeshData], object_keys: list[str]):
         self.meshes = meshes
         self.object_keys = object_keys  # asset key of scene.objects[i]
+        # named sets of keys that randomization families add and other families use (e.g. "distractor_meshes")
+        self.groups: dict[str, list[str]] = {}
 
     def __getitem__(self, key: str) -> MeshData:
         return self.meshes[key]
@@ -380,7 +250,7 @@ def check_assets(spec: SceneSpec, assets_root: Path) -> None:
         if o.mesh:
             extents = _mesh_extents(safe_asset_path(root, o.mesh))
         else:
-            extents = np.asarray(_primitive(o.shape, list(o.size)).extents)  # type: ignore[arg-type]
+            extents = np.asarray(make_shape(o.shape, list(o.size)).extents)  # type: ignore[arg-type]
         smallest = float(np.sort(extents)[0]) * o.scale[0]
         if o.labelled and smallest > max(view):
             raise ConfigError(f"object {o.category!r} (objects[{i}], at least {smallest:.3f} m across) is larger than "
@@ -422,13 +292,13 @@ def _texture_for(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: i
 def load_object(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: int = 1024) -> MeshData:
     """ObjectSpec -> MeshData (procedural shape or mesh file)."""
     if o.shape is not None:
-        tm = _primitive(o.shape, list(o.size))
+        tm = make_shape(o.shape, list(o.size))
         source = f"{o.shape}{list(o.size)}"
         tex = _texture_for(o, key, assets_root, max_texture_size)
         uv = None
         if tex is not None:
             tm = _split_for_flat(tm) if o.shape == "box" else tm
-            uv = _box_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), 1.0 / max(o.size))
+            uv = triplanar_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), 1.0 / max(o.size))
         color = o.color if tex is None else [1.0, 1.0, 1.0]
         m = mesh_from_trimesh(key, tm, texture=tex, uv=uv, base_color=color, metallic=o.metallic,
                               roughness=o.roughness, source=source)
@@ -439,7 +309,7 @@ def load_object(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: in
     if o.texture is not None:  # explicit texture overrides the file's own
         tex = _texture_for(o, key, assets_root, max_texture_size)
         if uv is None:
-            uv = _box_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), 1.0 / max(float(tm.extents.max()), 1e-6))
+            uv = triplanar_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), 1.0 / max(float(tm.extents.max()), 1e-6))
     ext = float(np.max(tm.extents))
     if ext > 5.0:
         log.warning("mesh %s is %.1f units across: if it is in millimetres, convert it to metres "
@@ -457,7 +327,7 @@ def make_surface(spec: SceneSpec) -> MeshData:
     tm = _split_for_flat(trimesh.creation.box(extents=[s.size[0], s.size[1], 0.02]))
     tm.apply_translation([0, 0, -0.01])
     tex = make_texture(s.texture or "plain", _stable_rng("surface", s.texture or "plain"), np.asarray(s.color), 512)
-    uv = _box_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), s.texture_scale / max(s.size))
+    uv = triplanar_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), s.texture_scale / max(s.size))
     return mesh_from_trimesh(SURFACE_KEY, tm, texture=tex, uv=uv, base_color=[1, 1, 1], metallic=0.0,
                              roughness=0.8, source="surface")
 
@@ -472,6 +342,6 @@ def make_wall(spec: SceneSpec) -> MeshData:
     tm.apply_translation([0, 0, b.wall_height / 2])
     tex = make_texture(b.wall_texture or "plain", _stable_rng("wall", b.wall_texture or "plain"),
                        np.asarray(b.wall_color), 512)
-    uv = _box_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), 2.0 / width)
+    uv = triplanar_uv(np.asarray(tm.vertices), np.asarray(tm.vertex_normals), 2.0 / width)
     return mesh_from_trimesh(WALL_KEY, tm, texture=tex, uv=uv, base_color=[1, 1, 1], metallic=0.0,
                              roughness=0.9, source="wall")

@@ -17,14 +17,7 @@ from typing import Any, Optional
 import yaml
 
 from simgen.errors import ConfigError
-
-SHAPES = {"box", "cylinder", "sphere", "capsule", "cone", "torus", "nut", "washer", "bracket"}
-# number of size parameters each procedural shape takes
-# (nut: [hexagon corner radius, hole radius, thickness]; washer: [outer radius, inner radius, thickness];
-#  bracket: [leg length, width, thickness], an L-shaped angle bracket)
-SHAPE_SIZES = {"box": 3, "cylinder": 2, "sphere": 1, "capsule": 2, "cone": 2, "torus": 2, "nut": 3, "washer": 3,
-               "bracket": 3}
-PROCEDURAL_TEXTURES = {"checker", "stripes", "noise", "gradient", "wood", "plain"}
+from simgen.scene.shapes import SHAPE_SIZES, SHAPES
 
 
 @dataclass

@@ -6,6 +6,9 @@ import numpy as np
 
 from simgen.errors import ConfigError
 
+# every procedural texture make_texture knows (scene files' texture:, the material/background/distractor banks)
+PROCEDURAL_TEXTURES = ("checker", "stripes", "noise", "gradient", "wood", "plain")
+
 
 def _smooth_noise(rng: np.random.Generator, size: int, octaves: int = 4) -> np.ndarray:
     """Value noise in [0, 1]: (size, size) float32, sums of bilinearly upsampled random grids."""
@@ -66,6 +69,6 @@ def make_texture(kind: str, rng: np.random.Generator, color: np.ndarray, size: i
         g = 0.35 * g + 0.15 * _smooth_noise(rng, size, octaves=5)
         color2 = np.clip(color * 0.6, 0, 1)
     else:
-        raise ConfigError(f"unknown procedural texture {kind!r}; use one of checker, stripes, noise, gradient, "
-                          f"wood, plain, or an image file path")
+        raise ConfigError(f"unknown procedural texture {kind!r}; use one of {', '.join(PROCEDURAL_TEXTURES)}, or an "
+                          f"image file path")
     return _tint(g, color, color2)

@@ -63,17 +63,3 @@ def render_config(cfg: ExperimentAppConfig, dataset_dir: str) -> RenderAppConfig
         rc.randomization = dataclasses.replace(rc.randomization)
         setattr(rc.randomization, fam, dataclasses.replace(getattr(rc.randomization, fam), enabled=False))
     return rc
-
-
-_registered = False
-
-
-def register_configs() -> None:
-    """Register ``experiment_schema`` in Hydra's ConfigStore (idempotent)."""
-    global _registered
-    if _registered:
-        return
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(name="experiment_schema", node=ExperimentAppConfig)
-    _registered = True

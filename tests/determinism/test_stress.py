@@ -61,12 +61,12 @@ def test_render_does_not_depend_on_what_was_rendered_before(compose_cfg):
     with Generator(cfg) as g:
         scenes = [g.make_scene(i, sample_rng(0, i)) for i in range(3)]
         scenes = [replace(s, lights=_lights(s, rng, 4, 4)) for s in scenes]
-        first = [g.renderer.render(s)[0].rgb.copy() for s in scenes]
+        first = [g.renderer.render(s).rgb.copy() for s in scenes]
         for rep in range(3):
             for k in (2, 0, 1):  # other histories: other light node sets before each render
                 other = replace(scenes[k], lights=_lights(scenes[k], rng, 1 + rep, 3 - rep))
                 g.renderer.render(other)
-                again = g.renderer.render(scenes[k])[0].rgb
+                again = g.renderer.render(scenes[k]).rgb
                 n = int((again != first[k]).any(-1).sum())
                 assert n == 0, f"scene {k}, repeat {rep}: {n} pixels differ from its first render"
 

@@ -73,7 +73,7 @@ CASES = [
     ("output dir not writable", lambda t: [f"output_dir={_write(t, 'afile', b'x') and t / 'afile' / 'sub'}"],
      "not writable"),
     ("output dir is a file", lambda t: [f"output_dir={t / _write(t, 'f2', b'x')}"], "is a file"),
-    ("bad render platform", lambda t: ["render.platform=directx"], "unknown render.platform"),
+    ("bad render platform", lambda t: ["render.pyrender.platform=directx"], "unknown render.pyrender.platform"),
     ("zero solver iterations", lambda t: [scene(t, "objects:\n" + GOOD_OBJ + "physics: {solver_iterations: 0}\n")],
      "physics.solver_iterations must be >= 1"),
     ("unknown png strategy", lambda t: ["export.png_strategy=zip"], "export.png_strategy must be one of"),

@@ -44,16 +44,17 @@ def test_settings_validation():
 def test_hydra_compose_presets_and_strictness():
     from hydra import compose, initialize_config_dir
 
-    from simgen.eval.schema import register_configs
+    from simgen.cli.configs import register_all as register_configs
+    from simgen.cli.configs import score_settings
 
     register_configs()
     register_configs()  # idempotent
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose(config_name="score", overrides=["score=quick", "score.lr=0.02", "real_dir=/r"])
-        s = ScoreSettings.from_config(cfg.score)
+        s = score_settings(cfg.score)
         assert isinstance(s, ScoreSettings) and s.lr == 0.02 and s.iterations < 100 and s.image_size <= 320
         assert cfg.real_dir == "/r" and cfg.device == "auto"
-        default = ScoreSettings.from_config(compose(config_name="score").score)
+        default = score_settings(compose(config_name="score").score)
         assert default.detector == "faster_rcnn" and default.backbone == "efficientnet_lite0"
         with pytest.raises(Exception, match="bogus"):
             compose(config_name="score", overrides=["score.bogus=1"])

@@ -22,7 +22,7 @@ def compose_render(overrides: list[str]):
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    from simgen.config import register_configs
+    from simgen.cli.configs import register_all as register_configs
     from simgen.paths import conf_dir
 
     register_configs()

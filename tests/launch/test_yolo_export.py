@@ -12,6 +12,7 @@ pytestmark = pytest.mark.gl
 
 
 def test_merge_writes_yolo_that_reads_back_as_the_coco_boxes(reference, tmp_path):
+    from simgen.config import ExportConfig
     from simgen.run.merge import merge
     from simgen.run.shard import plan_shards
     from simgen.export.yolo import read_yolo, yolo_to_coco_box
@@ -21,7 +22,7 @@ def test_merge_writes_yolo_that_reads_back_as_the_coco_boxes(reference, tmp_path
     shutil.copytree(ref_dir, out)
     man = json.loads((out / "manifest.json").read_text())
     merge(out, plan_shards(8, 2), man["categories"], {k: v for k, v in man.items() if k != "counts"},
-          preview=False, export_format="yolo")
+          ExportConfig(format="yolo", preview=False))
     coco = json.loads((out / "annotations.json").read_text())
     names, labels = read_yolo(out / "yolo")
     assert names == [c["name"] for c in coco["categories"]]

@@ -55,7 +55,7 @@ def test_reused_client_results_independent_of_history():
     def settle(world, i):
         scene = sample_scene(spec, cat, sample_rng(0, i), 320, 240)
         half = (spec.surface.size[0] / 2, spec.surface.size[1] / 2)
-        out = world.settle(scene, cat, spec.physics, surface_half_extent=half)
+        out = world.settle_with(scene, cat, spec.physics, surface_half_extent=half)
         return [o.T_world_obj.copy() for o in out.objects]
 
     with PhysicsWorld() as w:
@@ -70,7 +70,7 @@ def test_reused_client_results_independent_of_history():
 def test_primitive_collision_shapes_match_the_meshes():
     """Procedural box/sphere/cylinder/capsule collide as exact pybullet primitives with the mesh's dimensions;
     cone and torus keep their hulls."""
-    from simgen.scene.catalog import _primitive, primitive_collision
+    from simgen.scene.shapes import make_shape as _primitive, primitive_collision
 
     kind, d = primitive_collision("box", _primitive("box", [0.1, 0.07, 0.06]).vertices)
     assert kind == "box" and d == pytest.approx((0.1, 0.07, 0.06))
@@ -108,7 +108,7 @@ def test_primitives_rest_at_their_true_height(shape, size, scale, rest_z):
     cam = Camera(fx=500, fy=500, cx=80, cy=60, width=160, height=120, znear=0.05, zfar=20)
     scene = Scene(objects=[obj], camera=cam, lights=[], ambient=np.zeros(3), bg_color=np.zeros(3), environment=[])
     with PhysicsWorld() as w:
-        out = w.settle(scene, cat, spec.physics)
+        out = w.settle_with(scene, cat, spec.physics)
     z = out.objects[0].T_world_obj[2, 3]
     if rest_z is None:
         assert min(abs(z - h / 2) for h in size) < 1e-3, z

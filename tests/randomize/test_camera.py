@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from simgen.randomize.families.camera import sample_camera, spine_view
-from simgen.randomize.schema import CameraConfig, Dist
+from simgen.core.dist import Dist
+from simgen.randomize.families.camera import CameraConfig
 from simgen.scene.sampler import sample_camera as spine_camera
 from simgen.scene.spec import load_scene, resolve_scene_path
 from simgen.paths import scenes_dir

@@ -68,8 +68,8 @@ def test_cli_precheck_names_the_key(capsys):
     (Dist("choice", values=[]), {}, "non-empty 'values'"),
     (Dist("choice", values=[1, 2], p=[1.0]), {}, "p has 1 entries"),
     (Dist("choice", values=[1, 2], p=[-1.0, 2.0]), {}, "p must be finite"),
-    (Dist("uniform", low=0.0, high=2.0), dict(hi=1.0), "must be <= 1.0"),
-    (Dist("normal", mean=0.5, std=0.1), dict(lo=0.0), "must be >= 0.0"),
+    (Dist("uniform", low=0.0, high=2.0), dict(max=1.0), "must be <= 1.0"),
+    (Dist("normal", mean=0.5, std=0.1), dict(min=0.0), "must be >= 0.0"),
     (Dist("uniform", low=0.0, high=3.0), dict(integer=True), "whole numbers"),
     (Dist("choice", values=["fog", "hail"]), dict(numeric=False, allowed={"fog"}), "unknown value 'hail'"),
 ])

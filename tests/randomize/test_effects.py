@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from simgen.core.geometry import look_at_cv
-from simgen.randomize.schema import DefectsConfig, Dist, SensorConfig, WeatherConfig
+from simgen.core.dist import Dist
+from simgen.randomize.families.defects import DefectsConfig
+from simgen.randomize.families.sensor import SensorConfig
+from simgen.randomize.families.weather import WeatherConfig
 from simgen.scene.model import Camera, Light, ObjectInstance, Scene
 
 W, H = 160, 120

@@ -12,6 +12,7 @@ import pytest
 from simgen.run.worker import sample_rng
 from simgen.randomize.pipeline import Randomizer
 from simgen.core.rngs import family_rng
+from simgen.randomize.schema import FAMILY_TYPES
 from simgen.scene.sampler import sample_scene
 from simgen.scene.catalog import AssetCatalog
 from simgen.scene.spec import load_scene
@@ -34,14 +35,14 @@ def _state(rng):
 def test_family_rng_reads_the_seed_sequence_without_drawing():
     rng = sample_rng(3, 7)
     before = _state(rng)
-    a = family_rng(rng, "weather", "after_render").random(4)
+    a = family_rng(rng, FAMILY_TYPES["weather"].stream_id, "after_render").random(4)
     assert _state(rng) == before
-    assert np.array_equal(a, family_rng(sample_rng(3, 7), "weather", "after_render").random(4))
+    assert np.array_equal(a, family_rng(sample_rng(3, 7), FAMILY_TYPES["weather"].stream_id, "after_render").random(4))
     rng.random(10)  # the sample's own draws (scene sampler, physics) do not move a family's stream
-    assert np.array_equal(a, family_rng(rng, "weather", "after_render").random(4))
-    others = [family_rng(sample_rng(3, 7), f, "after_render").random(4)[0] for f in ("sensor", "defects")]
-    others += [family_rng(sample_rng(3, 8), "weather", "after_render").random(4)[0],
-               family_rng(sample_rng(3, 7), "weather", "after_physics").random(4)[0],
+    assert np.array_equal(a, family_rng(rng, FAMILY_TYPES["weather"].stream_id, "after_render").random(4))
+    others = [family_rng(sample_rng(3, 7), FAMILY_TYPES[f].stream_id, "after_render").random(4)[0] for f in ("sensor", "defects")]
+    others += [family_rng(sample_rng(3, 8), FAMILY_TYPES["weather"].stream_id, "after_render").random(4)[0],
+               family_rng(sample_rng(3, 7), FAMILY_TYPES["weather"].stream_id, "after_physics").random(4)[0],
                sample_rng(3, 7).random()]
     assert len({a[0], *others}) == 6  # every family/stage/sample has its own stream
 
@@ -52,7 +53,7 @@ def test_off_hooks_are_the_identity_and_draw_nothing(spec, compose_cfg):
     cat = _catalog(spec)
     keys = set(cat.meshes)
     r.extend_catalog(cat, assets_dir())
-    assert set(cat.meshes) == keys and r.pool_sizes(cat) == {} and r.extra_categories() == []
+    assert set(cat.meshes) == keys and r.pool_sizes(cat, {}) == {} and r.extra_categories() == []
     rng = sample_rng(0, 0)
     scene = sample_scene(spec, cat, rng, 160, 120)
     st = _state(rng)
@@ -129,7 +130,7 @@ def test_strong_parameters_stay_in_range_and_vary(spec, compose_cfg):
         for o in scene.objects:
             metallic.append(o.metallic)
             assert 0.15 <= o.roughness <= 1.0
-            assert o.asset_key in cat and o.asset_key in rz.pool_sizes(cat) or o.asset_key in cat.object_keys
+            assert o.asset_key in cat and o.asset_key in rz.pool_sizes(cat, {}) or o.asset_key in cat.object_keys
         for o, ospec in [(o, spec.objects[cat.object_keys.index(o.asset_key.split("#")[0])]) for o in labelled]:
             scales.append(o.scale)
             assert ospec.scale[0] * 0.75 - 1e-9 <= o.scale <= ospec.scale[1] * 1.3 + 1e-9
@@ -148,7 +149,7 @@ def test_pool_sizes_cover_the_largest_draw(spec, compose_cfg):
     cat = _catalog(spec)
     rz.extend_catalog(cat, assets_dir())
     pools = {k: int(o.count[1]) for k, o in zip(cat.object_keys, spec.objects)}
-    pools.update(rz.pool_sizes(cat))
+    rz.pool_sizes(cat, pools)
     for i in range(20):
         rng = sample_rng(1, i)
         scene = rz.after_physics(rz.before_physics(sample_scene(spec, cat, rng, 160, 120), cat, rng), cat, rng)
@@ -176,7 +177,7 @@ def test_distractor_meshes_skip_textured_and_the_scenes_own(ycb_root, compose_cf
     r.distractors.max_meshes = 3
     cat = AssetCatalog({}, [])
     rz.extend_catalog(cat, ycb_root)
-    assert len(rz._mesh_keys) == 3
-    for k in rz._mesh_keys:  # the textured YCB meshes (labelled classes) never become distractors
+    assert len(cat.groups["distractor_meshes"]) == 3
+    for k in cat.groups["distractor_meshes"]:  # the textured YCB meshes (labelled classes) never become distractors
         src = Path(cat[k].source)
         assert not (src.parent / "texture_map.png").exists() and cat[k].texture is None

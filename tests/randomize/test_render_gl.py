@@ -20,8 +20,8 @@ class _SpineRandomizer:
     def extend_catalog(self, catalog, assets_root):
         pass
 
-    def pool_sizes(self, catalog):
-        return {}
+    def pool_sizes(self, catalog, pools):
+        return pools
 
     def extra_categories(self):
         return []
@@ -32,7 +32,7 @@ class _SpineRandomizer:
     def after_physics(self, scene, catalog, rng):
         return scene
 
-    def after_render(self, frame, scene, instances, rng):
+    def after_render(self, frame, scene, instances, rng, catalog=None):
         return frame.rgb, []
 
 

@@ -18,8 +18,9 @@ def test_default_is_all_off_and_valid():
 
 def test_randomize_imports_no_engine():
     code = ("import sys, pkgutil, importlib, simgen.randomize, simgen.randomize.families as f\n"
-            "for m in ['pipeline', 'schema', 'scene_sampler', 'imaging', 'rngs', 'geometry']:\n"
-            "    importlib.import_module('simgen.randomize.' + m)\n"
+            "for m in ['randomize.pipeline', 'randomize.schema', 'scene.sampler', 'core.imaging', 'core.rngs',\n"
+            "          'core.geometry']:\n"
+            "    importlib.import_module('simgen.' + m)\n"
             "for m in pkgutil.iter_modules(f.__path__):\n"
             "    importlib.import_module('simgen.randomize.families.' + m.name)\n"
             "bad = [m for m in ('pyrender', 'pybullet', 'OpenGL', 'torch') if m in sys.modules]\n"

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.gl
 
 
 def test_fast_pass_is_bit_identical_to_pyrenders(compose_cfg):
-    from simgen.run.worker import Generator, label_frame, sample_rng
+    from simgen.labels.amodal import label_frame
+    from simgen.run.worker import Generator, sample_rng
     from simgen.render.pyrender.fast_pass import FastForwardPass
 
     cfg = compose_cfg("randomization=strong")
@@ -27,10 +28,11 @@ def test_fast_pass_is_bit_identical_to_pyrenders(compose_cfg):
             out = []
             for fp in (fast.stock, fast):
                 rr._forward_pass = fp
-                frame, nodes = g.renderer.render(scene)
+                frame = g.renderer.render(scene)
+                nodes = g.renderer.id_nodes
                 present = sorted(nodes)
                 bits = g.renderer.silhouette_bits([nodes[k] for k in present])
-                inst = label_frame(g.renderer, scene, frame, nodes)
+                inst = label_frame(g.renderer, scene, frame)
                 out.append((frame, bits, [(x.instance_id, x.area, x.visibility, x.truncation) for x in inst]))
             (a, abits, ai), (b, bbits, bi) = out
             assert a.rgb.max() > 0 and len(ai) > 0

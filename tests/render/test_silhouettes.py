@@ -90,7 +90,8 @@ def _scene(objs, camera=None, env=None):
 def test_silhouette_areas_equal_rendering_each_object_alone(rig, n_box):
     r, cat = rig
     scene = _scene(_pile(cat, n_box, np.random.default_rng(n_box)))
-    frame, nodes = r.render(scene)
+    frame = r.render(scene)
+    nodes = r.id_nodes
     iids = sorted(nodes)
     totals, inside = r.silhouette_areas([nodes[i] for i in iids])
     alone = [int(r.render_alone(nodes[i]).sum()) for i in iids]
@@ -109,26 +110,26 @@ def test_silhouette_areas_equal_rendering_each_object_alone(rig, n_box):
         m = r.render_alone(nodes[i], wide)
         assert (int(m.sum()), int(m[win[1]:win[3], win[0]:win[2]].sum())) == (t, n)
     # the camera intrinsics are restored
-    frame2, _ = r.render(scene)
+    frame2 = r.render(scene)
     assert np.array_equal(frame2.instance_ids, frame.instance_ids)
 
 
 @pytest.mark.gl
 def test_culling_keeps_ids_and_labels(rig):
-    from simgen.run.worker import label_frame
+    from simgen.labels.amodal import label_frame
 
     r, cat = rig
     scene = _scene(_pile(cat, 12, np.random.default_rng(7)))
     assert all(r._closed[n] for pool in r._pools.values() for n in pool)  # boxes, spheres, table: closed
-    frame, nodes = r.render(scene)
-    labels = label_frame(r, scene, frame, nodes, 0.0, 1)
+    frame = r.render(scene)
+    labels = label_frame(r, scene, frame, 0.0, 1)
     saved = dict(r._closed)
     try:
         for n in r._closed:
             r._closed[n] = False
             n.mesh.primitives[0].material.doubleSided = True
-        frame2, nodes2 = r.render(scene)
-        labels2 = label_frame(r, scene, frame2, nodes2, 0.0, 1)
+        frame2 = r.render(scene)
+        labels2 = label_frame(r, scene, frame2, 0.0, 1)
     finally:
         r._closed.update(saved)
     assert np.array_equal(frame.instance_ids, frame2.instance_ids)
@@ -139,7 +140,7 @@ def test_culling_keeps_ids_and_labels(rig):
 @pytest.mark.gl
 def test_environment_hides_what_it_covers_in_the_id_map(rig):
     """A box sunk halfway into the table: the id map (and the labels) show only the part above it."""
-    from simgen.run.worker import label_frame
+    from simgen.labels.amodal import label_frame
     from simgen.scene.catalog import SURFACE_KEY
 
     r, cat = rig
@@ -147,13 +148,13 @@ def test_environment_hides_what_it_covers_in_the_id_map(rig):
     box = ObjectInstance(1, cat.object_keys[0], "box", 1.0, pose(np.eye(3), [0.0, 0.0, surface_top]))
     cam = _camera(eye=(0.0, -0.35, 0.25))
     bare = _scene([box], cam)
-    frame0, nodes0 = r.render(bare)
+    frame0 = r.render(bare)
     table = _scene([box], cam, env=[(SURFACE_KEY, pose(np.eye(3), [0.0, 0.0, 0.0]))])
-    frame1, nodes1 = r.render(table)
+    frame1 = r.render(table)
     a0 = int((frame0.instance_ids == 1).sum())
     a1 = int((frame1.instance_ids == 1).sum())
     assert 0.3 * a0 < a1 < 0.95 * a0  # the front face is half below the table top, the top face all above
-    (inst,) = label_frame(r, table, frame1, nodes1, 0.0, 1)
+    (inst,) = label_frame(r, table, frame1, 0.0, 1)
     assert inst.area == a1
     assert inst.visibility == pytest.approx(a1 / a0, abs=1e-3)
 
@@ -163,7 +164,7 @@ def test_static_light_shader_matches_pyrenders_stock_shader(rig):
     """The colour pass compiled per light count gives pyrender's image (rounding aside) for every light mix."""
     from pyrender.shader_program import ShaderProgramCache
 
-    from simgen.render.pyrender.backend import _static_light_cache
+    from simgen.render.pyrender.patches import static_light_cache as _static_light_cache
 
     r, cat = rig
     rr = r._r._renderer
@@ -180,7 +181,7 @@ def test_static_light_shader_matches_pyrenders_stock_shader(rig):
             imgs = []
             for cache in (ShaderProgramCache(), _static_light_cache(lambda: r._scene)):
                 rr._program_cache = cache
-                imgs.append(r.render(scene)[0].rgb.astype(int))
+                imgs.append(r.render(scene).rgb.astype(int))
                 cache.clear()
             assert imgs[0].max() > 40, kinds  # lit
             assert np.abs(imgs[0] - imgs[1]).max() <= 2, kinds

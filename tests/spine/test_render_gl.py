@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from simgen.run.worker import label_frame
+from simgen.labels.amodal import label_frame
 from simgen.core.geometry import look_at_cv, pose
 from simgen.scene.catalog import AssetCatalog
 from simgen.scene.model import Camera, Light, ObjectInstance, Scene
@@ -43,8 +43,8 @@ def test_box_bbox_and_area_match_analytic_projection(rig):
     T = pose(np.eye(3), [0.03, -0.02, 0.0])
     obj = ObjectInstance(1, cat.object_keys[0], "box", 1.0, T)
     scene = _scene([obj])
-    frame, nodes = r.render(scene)
-    inst = label_frame(r, scene, frame, nodes, 0.0, 1)
+    frame = r.render(scene)
+    inst = label_frame(r, scene, frame, 0.0, 1)
     assert len(inst) == 1
     # analytic: project the 8 corners; silhouette = their convex hull
     corners = np.array([[sx * 0.05, sy * 0.03, sz * 0.02] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)])
@@ -71,8 +71,8 @@ def test_half_occluded_object_has_visibility_one_half(rig):
     # cover's edge projects onto the plate's centre line whatever its height
     cover = ObjectInstance(2, cat.object_keys[0], "box", 4.0, pose(np.eye(3), [-0.2, 0.0, 0.2]))
     scene = _scene([plate, cover], eye=(0.0, 0.0, 1.2), off=0.0)
-    frame, nodes = r.render(scene)
-    inst = {i.instance_id: i for i in label_frame(r, scene, frame, nodes, 0.0, 1)}
+    frame = r.render(scene)
+    inst = {i.instance_id: i for i in label_frame(r, scene, frame, 0.0, 1)}
     assert inst[1].visibility == pytest.approx(0.5, abs=0.03)
     assert inst[2].visibility == 1.0
 
@@ -91,8 +91,8 @@ def test_truncated_object(rig):
     if abs(du[0]) < 1e-6:
         shift = np.array([0.0, (u_border - uv0[0]) / du[1], 0.0])
     obj.T_world_obj = pose(np.eye(3), shift)
-    frame, nodes = r.render(scene)
-    inst = label_frame(r, scene, frame, nodes, 0.0, 1)
+    frame = r.render(scene)
+    inst = label_frame(r, scene, frame, 0.0, 1)
     assert len(inst) == 1
     assert inst[0].truncation == pytest.approx(0.5, abs=0.06)
     assert inst[0].bbox_xywh[0] + inst[0].bbox_xywh[2] == W

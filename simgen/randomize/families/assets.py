@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from simgen.core.imaging import hsv_rgb
-from simgen.scene.catalog import MeshData
+from simgen.scene.catalog import MeshData, triplanar_uv
 from simgen.scene.textures import make_texture
 
 
@@ -21,14 +21,6 @@ def mirror_tiled(tex: np.ndarray) -> np.ndarray:
     """(S, S, 3) texture -> (2S, 2S, 3) mirrored copies: it tiles without seams (procedural noise does not)."""
     top = np.concatenate([tex, tex[:, ::-1]], axis=1)
     return np.ascontiguousarray(np.concatenate([top, top[::-1]], axis=0))
-
-
-def triplanar_uv(vertices: np.ndarray, normals: np.ndarray, scale: float) -> np.ndarray:
-    """Project each vertex on the axis plane its normal faces most: (N, 2) float32 UVs (``scale`` per metre)."""
-    a = np.abs(normals).argmax(1)
-    uv = np.where(a[:, None] == 0, vertices[:, [1, 2]],
-                  np.where(a[:, None] == 1, vertices[:, [0, 2]], vertices[:, [0, 1]]))
-    return (uv * scale).astype(np.float32)
 
 
 def random_colour(rng: np.random.Generator, sat=(0.2, 0.9), val=(0.25, 0.95)) -> np.ndarray:

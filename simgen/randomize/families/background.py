@@ -6,24 +6,61 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
-from simgen.randomize.families.assets import bank_rng, mirror_tiled, random_colour
+from simgen.core.checks import check
+from simgen.core.dist import Dist, const, uniform
 from simgen.core.geometry import pose, rot_z
 from simgen.core.imaging import hsv_rgb
-from simgen.randomize.schema import BackgroundConfig
-from simgen.scene.catalog import SURFACE_KEY, WALL_KEY
+from simgen.errors import ConfigError
+from simgen.randomize.families.assets import bank_rng, mirror_tiled, random_colour
+from simgen.randomize.family import Family, SampleContext
+from simgen.scene.catalog import SURFACE_KEY, WALL_KEY, make_surface, make_wall
 from simgen.scene.model import Scene
 from simgen.scene.spec import SceneSpec
-from simgen.scene.textures import make_texture
+from simgen.scene.textures import PROCEDURAL_TEXTURES, make_texture
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+
+@dataclass
+class BackgroundConfig:
+    """Support surface and walls from a bank of procedural textures, background colour, backdrop images."""
+
+    enabled: bool = False
+    # chance the scene's surface is swapped for one from the bank
+    surface_probability: Dist = const(0.7, min=0.0, max=1.0)
+    surface_textures: list[str] = field(default_factory=lambda: ["wood", "noise", "checker", "stripes",
+                                                                 "gradient", "plain"],
+                                        metadata=check(names=PROCEDURAL_TEXTURES, nonempty=True))
+    # surfaces made once at start (one GL upload each)
+    surface_bank: int = field(default=6, metadata=check(integer=True, min=0, max=64))
+    # chance of walls from the bank (replacing the scene's own, if any)
+    wall_probability: Dist = const(0.3, min=0.0, max=1.0)
+    wall_textures: list[str] = field(default_factory=lambda: ["plain", "noise", "stripes", "gradient"],
+                                     metadata=check(names=PROCEDURAL_TEXTURES, nonempty=True))
+    wall_bank: int = field(default=3, metadata=check(integer=True, min=0, max=64))
+    # wall distance from the scene centre, as a multiple of the surface's half diagonal
+    wall_distance_scale: Dist = uniform(1.0, 2.0, min=0.5)
+    # colour where nothing is rendered: random hue, these saturation and value
+    bg_saturation: Dist = uniform(0.0, 0.4, min=0.0, max=1.0)
+    bg_value: Dist = uniform(0.05, 0.7, min=0.0, max=1.0)
+    # folder of JPEG/PNG images composited where nothing was rendered (depth 0); null = none
+    image_dir: Optional[str] = None
+    image_probability: Dist = const(0.5, min=0.0, max=1.0)
+    bank_seed: int = 0  # seed of the texture banks (part of the config, not of the sample)
+
+    def check(self, prefix: str) -> None:
+        if self.image_dir not in (None, "") and not Path(self.image_dir).expanduser().is_dir():
+            raise ConfigError(f"{prefix}.image_dir {self.image_dir!r} is not a folder; pass a folder of "
+                              f"JPEG/PNG images or leave it null")
 
 
 def surface_key(k: int) -> str:
@@ -49,7 +86,6 @@ def wall_distance_range(cfg: BackgroundConfig, spec: SceneSpec) -> tuple[float, 
 
 def build_bank(cfg: BackgroundConfig, spec: SceneSpec, catalog) -> tuple[list[str], list[str]]:
     """Surface and wall variants added to ``catalog``: (surface keys, wall keys)."""
-    from simgen.scene.catalog import make_surface, make_wall
 
     rng = bank_rng("background", cfg.bank_seed)
     skeys = []
@@ -173,3 +209,33 @@ def composite(rgb: np.ndarray, depth: np.ndarray, scene: Scene) -> np.ndarray:
     out = rgb.copy()
     cv2.copyTo(img, empty, out)  # out keeps rgb where the mask is 0
     return out
+
+
+class BackgroundFamily(Family):
+    name = "background"
+    stream_id = 5
+    order = 60
+    Config = BackgroundConfig
+
+    def __init__(self, cfg: BackgroundConfig, spec: SceneSpec) -> None:
+        super().__init__(cfg, spec)
+        self.surface_keys: list[str] = []
+        self.wall_keys: list[str] = []
+        self.images = list_images(cfg.image_dir)
+        if cfg.image_dir not in (None, "") and not self.images:
+            raise ConfigError(f"randomization.background.image_dir {cfg.image_dir!r} holds no "
+                              f".jpg/.jpeg/.png images; add some or leave it null")
+
+    def setup(self, catalog, assets_root) -> None:
+        self.surface_keys, self.wall_keys = build_bank(self.cfg, self.spec, catalog)
+
+    def pool_sizes(self, catalog, pools: dict[str, int]) -> None:
+        pools.update((k, 1) for k in self.surface_keys)
+        pools.update((k, 4) for k in self.wall_keys)
+
+    def after_physics(self, ctx: SampleContext) -> None:
+        ctx.scene = apply_scene(ctx.scene, self.cfg, self.spec, self.surface_keys, self.wall_keys, self.images,
+                                ctx.rng)
+
+    def after_render(self, ctx: SampleContext) -> None:
+        ctx.rgb = composite(ctx.rgb, ctx.frame.depth, ctx.scene)

@@ -8,14 +8,39 @@ the output size) times ``focal_scale`` (const 1 keeps them fixed).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Optional
 
 import numpy as np
 
+from simgen.core.checks import check
+from simgen.core.dist import Dist, const, normal, optional, uniform
 from simgen.core.geometry import look_at_cv, spherical_to_cartesian
-from simgen.randomize.schema import CameraConfig
+from simgen.randomize.family import Family, SampleContext
 from simgen.scene.model import Camera, Scene
 from simgen.scene.spec import SceneSpec
+
+
+@dataclass
+class CameraConfig:
+    """Camera moved around the spine's view: distance scale, elevation/azimuth offsets, look-at jitter, roll.
+    Intrinsics stay the scene's unless ``focal_scale`` varies (a real camera's intrinsics: keep it const 1)."""
+
+    enabled: bool = False
+    # multiplies the spine camera's distance (drawn from the scene's camera.distance range)
+    distance_scale: Dist = uniform(0.9, 1.2, min=1e-6)
+    # absolute ranges; null = keep the spine camera's own (drawn from the scene's range by the scene sampler)
+    elevation_deg: Optional[Dist] = optional(min=-90.0, max=90.0)
+    azimuth_deg: Optional[Dist] = optional()
+    # offsets added to that elevation / azimuth (degrees); the result is clipped to elevation_limits_deg
+    elevation_offset_deg: Dist = const(0.0, min=-180.0, max=180.0)
+    azimuth_offset_deg: Dist = const(0.0)
+    elevation_limits_deg: list[float] = field(default_factory=lambda: [5.0, 89.5],
+                                              metadata=check(pair=True, min=-90.0, max=90.0))
+    # look-at jitter per axis, as a fraction of the camera distance
+    look_at_jitter: Dist = normal(0.0, 0.03, -0.1, 0.1)
+    roll_deg: Dist = normal(0.0, 4.0, -12.0, 12.0)
+    focal_scale: Dist = const(1.0, min=1e-6)  # multiplies fx and fy (cx, cy unchanged)
 
 
 def spine_view(cam: Camera, look_at) -> tuple[np.ndarray, float, float, float, float]:
@@ -54,3 +79,13 @@ def sample_camera(cfg: CameraConfig, spec: SceneSpec, base: Camera, rng: np.rand
 
 def apply(scene: Scene, cfg: CameraConfig, spec: SceneSpec, rng: np.random.Generator) -> Scene:
     return replace(scene, camera=sample_camera(cfg, spec, scene.camera, rng))
+
+
+class CameraFamily(Family):
+    name = "camera"
+    stream_id = 2
+    order = 40
+    Config = CameraConfig
+
+    def after_physics(self, ctx: SampleContext) -> None:
+        ctx.scene = apply(ctx.scene, self.cfg, self.spec, ctx.rng)

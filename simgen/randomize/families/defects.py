@@ -17,16 +17,57 @@ Instance ids of defects: ``DEFECT_ID_BASE + object_instance_id * 100 + k``.
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from simgen.core.checks import check
+from simgen.core.dist import Dist, choice, const, randint, uniform
+from simgen.core.imaging import (
+    backproject,
+    luminance,
+    normals_from_depth,
+    project_cam,
+    tangent_basis,
+    to_u8,
+    value_noise,
+)
+from simgen.errors import ConfigError
 from simgen.labels.extract import Instance
-from simgen.core.imaging import (backproject, luminance, normals_from_depth, project_cam, tangent_basis,
-                                      value_noise)
-from simgen.randomize.schema import DefectsConfig
+from simgen.randomize.family import Family, SampleContext
 from simgen.scene.model import Scene
 
 DEFECT_ID_BASE = 1_000_000
+DEFECT_KINDS = ("scratch", "dent", "crack", "rust", "stain")
+
+
+@dataclass
+class DefectsConfig:
+    """Surface defects on labelled objects, each a labelled instance of its own category (mask inside its object's
+    visible mask). Drawn in image space on the object's tangent plane (from the rendered depth), so they
+    foreshorten with the surface; dents re-shade the surface with perturbed normals and the scene's lights."""
+
+    enabled: bool = False
+    probability: Dist = const(0.3, min=0.0, max=1.0)  # per labelled, visible object
+    kind: Dist = choice(["scratch", "dent", "crack", "rust", "stain"], [0.3, 0.2, 0.2, 0.2, 0.1], allowed=DEFECT_KINDS)
+    per_object: Dist = randint(1, 2, integer=True, min=0, max=20)
+    size: Dist = uniform(0.2, 0.5, min=1e-3, max=2.0)  # defect extent, fraction of the object's radius
+    strength: Dist = uniform(0.5, 1.0, min=0.0, max=1.0)  # contrast of the defect
+    # defects with fewer visible pixels are dropped (not drawn, not labelled)
+    min_area: int = field(default=6, metadata=check(integer=True, min=1, max=10**6))
+    # categories exported for defects (ids after the scene's); must include every kind that can be drawn
+    categories: list[str] = field(default_factory=lambda: list(DEFECT_KINDS),
+                                  metadata=check(names=DEFECT_KINDS, nonempty=True))
+    # only objects of these categories (fnmatch patterns) get defects
+    objects: list[str] = field(default_factory=lambda: ["*"])
+
+    def check(self, prefix: str) -> None:
+        missing = [k for k in self.kind.support() if k not in self.categories]
+        if missing:
+            raise ConfigError(f"{prefix}.kind can draw {', '.join(missing)} but {prefix}.categories does not list "
+                              f"it; add it to categories or drop it from kind")
+        if len(set(self.categories)) != len(self.categories):
+            raise ConfigError(f"{prefix}.categories lists a name twice: {self.categories}")
 
 
 def parent_instance_id(defect_instance_id: int) -> int:
@@ -250,7 +291,6 @@ def apply(rgb: np.ndarray, depth: np.ndarray, instance_ids: np.ndarray, scene: S
     """Draw defects on visible labelled objects. Returns (rgb uint8, [(defect Instance, category)])."""
     import cv2
 
-    from simgen.core.imaging import to_u8
 
     objs = {o.instance_id: o for o in scene.objects}
     out = None
@@ -302,3 +342,25 @@ def apply(rgb: np.ndarray, depth: np.ndarray, instance_ids: np.ndarray, scene: S
     if out is None:
         return rgb, extras
     return to_u8(out), extras
+
+
+class DefectsFamily(Family):
+    name = "defects"
+    stream_id = 8
+    order = 70
+    Config = DefectsConfig
+
+    @classmethod
+    def check_scene(cls, cfg: DefectsConfig, spec) -> None:
+        clash = set(cfg.categories) & set(spec.categories) if cfg.enabled else set()
+        if clash:
+            raise ConfigError(f"defect categories {sorted(clash)} clash with the scene's own categories; rename the "
+                              f"scene's objects or set randomization.defects.categories")
+
+    def categories(self) -> list[str]:
+        return list(self.cfg.categories)
+
+    def after_render(self, ctx: SampleContext) -> None:
+        ctx.rgb, extra = apply(ctx.rgb, ctx.frame.depth, ctx.frame.instance_ids, ctx.scene, ctx.instances,
+                               self.cfg, ctx.catalog, ctx.rng)
+        ctx.extra.extend(extra)

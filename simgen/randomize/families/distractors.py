@@ -8,22 +8,55 @@ from __future__ import annotations
 
 import glob
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from simgen.errors import AssetError
-from simgen.randomize.families.assets import bank_rng, random_colour, textured_variant
+from simgen.core.checks import check
+from simgen.core.dist import Dist, const, randint, uniform
 from simgen.core.geometry import pose, random_rotation
-from simgen.randomize.schema import DistractorsConfig
+from simgen.errors import AssetError, ConfigError
+from simgen.randomize.families.assets import bank_rng, random_colour, textured_variant
+from simgen.randomize.family import Family, SampleContext
+from simgen.scene.catalog import load_mesh_file, mesh_from_trimesh, primitive_collision
 from simgen.scene.model import ObjectInstance, Scene
+from simgen.scene.shapes import SHAPES, make_shape, random_unit_size
 from simgen.scene.spec import SceneSpec
+from simgen.scene.textures import PROCEDURAL_TEXTURES
 
 log = logging.getLogger(__name__)
 
 PRIMITIVE_PREFIX = "__distractor_prim"
 MESH_PREFIX = "__distractor_mesh"
-_TEXTURES = ["checker", "stripes", "noise", "gradient", "wood", "plain"]
+
+
+@dataclass
+class DistractorsConfig:
+    """Unlabelled objects that occlude: textured primitives and (untextured) meshes."""
+
+    enabled: bool = False
+    count: Dist = randint(1, 3, integer=True, min=0, max=64)
+    shapes: list[str] = field(default_factory=lambda: ["box", "cylinder", "sphere", "capsule", "cone", "torus"],
+                              metadata=check(names=sorted(SHAPES), nonempty=True))
+    # primitives (shape x texture) made once at start
+    primitive_bank: int = field(default=8, metadata=check(integer=True, min=0, max=64))
+    # mesh files (globs, relative to assets.root or absolute) used as distractors; meshes with their own texture
+    # image are skipped when skip_textured (those are usually labelled classes), and so are the scene's own meshes
+    meshes: list[str] = field(default_factory=list)
+    skip_textured: bool = True
+    max_meshes: int = field(default=16, metadata=check(integer=True, min=0, max=64))
+    mesh_probability: Dist = const(0.5, min=0.0, max=1.0)  # chance a distractor is a mesh (when any were found)
+    # size: multiple of the scene objects' median radius
+    size_scale: Dist = uniform(0.5, 1.2, min=1e-6, bounded=True)
+    # placement area: multiple of the scene's placement half extents
+    area_scale: Dist = uniform(1.0, 1.5, min=0.0)
+    bank_seed: int = 0
+
+    def check(self, prefix: str) -> None:
+        if self.enabled and self.primitive_bank < 1 and not self.meshes:
+            raise ConfigError(f"{prefix}: primitive_bank is 0 and no meshes are given; set primitive_bank >= 1 or "
+                              f"list mesh files under meshes")
 
 
 def median_object_radius(spec: SceneSpec, catalog) -> float:
@@ -33,18 +66,7 @@ def median_object_radius(spec: SceneSpec, catalog) -> float:
 
 def _unit_primitive(shape: str, rng: np.random.Generator):
     """A primitive with random proportions, scaled to bounding radius 1."""
-    from simgen.scene.catalog import _primitive
-
-    a = rng.uniform(0.4, 1.0, size=3)
-    size = {"box": [a[0], a[1], a[2]], "cylinder": [0.5 * a[0], a[1] * 1.5], "sphere": [1.0],
-            "capsule": [0.35 * a[0], a[1]], "cone": [0.6 * a[0], a[1] * 1.5],
-            "torus": [1.0, 0.15 + 0.2 * a[0]]}.get(shape)
-    if size is None:  # a shape added to the catalog later (nut, washer, bracket, ...) with its own sizes
-        from simgen.scene.spec import SHAPE_SIZES
-
-        size = list(rng.uniform(0.3, 1.0, size=SHAPE_SIZES[shape]))
-        size = sorted(size, reverse=True)
-    tm = _primitive(shape, size)
+    tm = make_shape(shape, random_unit_size(shape, rng))
     tm.apply_translation(-tm.bounds.mean(0))
     tm.apply_scale(1.0 / float(np.linalg.norm(tm.vertices, axis=1).max()))
     return tm
@@ -53,7 +75,6 @@ def _unit_primitive(shape: str, rng: np.random.Generator):
 def build_bank(cfg: DistractorsConfig, spec: SceneSpec, catalog, assets_root: Path) -> tuple[list[str], list[str]]:
     """Add distractor meshes to ``catalog``; returns (primitive keys, mesh keys). Radii are 1 for primitives;
     mesh distractors keep their size and are scaled per instance."""
-    from simgen.scene.catalog import mesh_from_trimesh, primitive_collision
 
     rng = bank_rng("distractors", cfg.bank_seed)
     prim_keys = []
@@ -67,14 +88,13 @@ def build_bank(cfg: DistractorsConfig, spec: SceneSpec, catalog, assets_root: Pa
         m = mesh_from_trimesh(key, tm, texture=None, uv=None, base_color=random_colour(rng), metallic=0.0,
                               roughness=float(rng.uniform(0.3, 0.9)), source=f"distractor {shape}")
         m.collision = primitive_collision(shape, m.vertices)
-        kind = _TEXTURES[int(rng.integers(len(_TEXTURES)))]
+        kind = PROCEDURAL_TEXTURES[int(rng.integers(len(PROCEDURAL_TEXTURES)))]
         catalog.meshes[key] = textured_variant(m, key, kind, rng)
         prim_keys.append(key)
     mesh_keys = []
     for path in _mesh_files(cfg, spec, assets_root):
         if len(mesh_keys) >= cfg.max_meshes:
             break
-        from simgen.scene.catalog import load_mesh_file
 
         try:
             tm, uv, tex = load_mesh_file(path, "distractor", 256)
@@ -156,3 +176,26 @@ def add(scene: Scene, cfg: DistractorsConfig, spec: SceneSpec, catalog, prim_key
         next_id += 1
     scene.params["distractors"] = n
     return scene.with_objects(objects)
+
+
+class DistractorsFamily(Family):
+    name = "distractors"
+    stream_id = 6
+    order = 20
+    Config = DistractorsConfig
+
+    def __init__(self, cfg: DistractorsConfig, spec: SceneSpec) -> None:
+        super().__init__(cfg, spec)
+        self.prim_keys: list[str] = []
+        self.mesh_keys: list[str] = []
+
+    def setup(self, catalog, assets_root) -> None:
+        self.prim_keys, self.mesh_keys = build_bank(self.cfg, self.spec, catalog, Path(assets_root))
+        catalog.groups["distractor_meshes"] = list(self.mesh_keys)
+
+    def pool_sizes(self, catalog, pools: dict[str, int]) -> None:
+        n = int(self.cfg.count.bounds()[1])
+        pools.update((k, n) for k in self.prim_keys + self.mesh_keys)
+
+    def before_physics(self, ctx: SampleContext) -> None:
+        ctx.scene = add(ctx.scene, self.cfg, self.spec, ctx.catalog, self.prim_keys, self.mesh_keys, ctx.rng)

@@ -5,14 +5,43 @@ geometry and physics hull stay the same)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Optional
 
 import numpy as np
 
-from simgen.randomize.families.assets import bank_rng, textured_variant
+from simgen.core.checks import check
+from simgen.core.dist import Dist, const, normal, optional, uniform
 from simgen.core.imaging import hsv_rgb, rotate_hue
-from simgen.randomize.schema import MaterialConfig
+from simgen.randomize.families.assets import bank_rng, textured_variant
+from simgen.randomize.family import Family, SampleContext
 from simgen.scene.model import Scene
+from simgen.scene.textures import PROCEDURAL_TEXTURES
+
+
+@dataclass
+class MaterialConfig:
+    """Per-instance colour jitter, metallic/roughness, procedural textures on untextured objects."""
+
+    enabled: bool = False
+    # untextured objects: hue rotation of the base colour (degrees)
+    hue_shift_deg: Dist = normal(0.0, 12.0, -40.0, 40.0)
+    # textured objects: a tint (random hue, this saturation) multiplies the texture -- colour_factor is a
+    # per-channel multiplier, so on textures this shifts the white point rather than rotating every hue
+    tint_saturation: Dist = uniform(0.0, 0.15, min=0.0, max=1.0)
+    brightness: Dist = uniform(0.8, 1.15, min=0.0)
+    metallic: Optional[Dist] = optional(min=0.0, max=1.0)  # null: the asset's own
+    roughness: Optional[Dist] = optional(min=0.0, max=1.0)
+    # chance that an untextured object instance wears a procedural texture from the bank
+    texture_probability: Dist = const(0.3, min=0.0, max=1.0)
+    textures: list[str] = field(default_factory=lambda: ["noise", "stripes", "checker", "gradient"],
+                                metadata=check(names=PROCEDURAL_TEXTURES, nonempty=True))
+    # textured variants per untextured object kind, made (and uploaded) once at start
+    texture_bank: int = field(default=3, metadata=check(integer=True, min=0, max=64))
+    # textured objects: chance an instance wears a hue-rotated copy of its texture (hue_bank copies per kind,
+    # rotations spread around the colour wheel, made and uploaded once; 0 = none)
+    hue_probability: Dist = const(0.5, min=0.0, max=1.0)
+    hue_bank: int = field(default=0, metadata=check(integer=True, min=0, max=64))
 
 
 def variant_key(key: str, j: int) -> str:
@@ -100,3 +129,26 @@ def apply(scene: Scene, cfg: MaterialConfig, catalog, variants: dict[str, list[s
         roughness = float(m.roughness) if roughness is None else roughness
         objects.append(replace(o, asset_key=key, color_factor=cf, metallic=metallic, roughness=roughness))
     return scene.with_objects(objects)
+
+
+class MaterialFamily(Family):
+    name = "material"
+    stream_id = 4
+    order = 30
+    Config = MaterialConfig
+
+    def __init__(self, cfg: MaterialConfig, spec) -> None:
+        super().__init__(cfg, spec)
+        self.variants: dict[str, list[str]] = {}
+
+    def setup(self, catalog, assets_root) -> None:
+        keys = list(catalog.object_keys) + list(catalog.groups.get("distractor_meshes", []))
+        self.variants = build_variants(self.cfg, catalog, keys)
+
+    def pool_sizes(self, catalog, pools: dict[str, int]) -> None:
+        for key, vs in self.variants.items():
+            for v in vs:  # a variant replaces an instance of its base mesh: as many as of the base
+                pools[v] = pools.get(key, 0)
+
+    def after_physics(self, ctx: SampleContext) -> None:
+        ctx.scene = apply(ctx.scene, self.cfg, ctx.catalog, self.variants, ctx.rng)

@@ -7,12 +7,31 @@ lifted above it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
 import numpy as np
 
+from simgen.core.dist import Dist, choice, optional, uniform
 from simgen.core.geometry import pose, random_rotation, rot_z
-from simgen.randomize.schema import PoseConfig
+from simgen.randomize.family import Family, SampleContext
 from simgen.scene.model import ObjectInstance, Scene
 from simgen.scene.spec import SceneSpec
+
+
+@dataclass
+class PoseConfig:
+    """Object counts, drop height and orientation, scale jitter, placement area (re-draws the scene's objects)."""
+
+    enabled: bool = False
+    # added to each object kind's maximum count (per kind, per sample): count in [min, max + extra]
+    count_extra: Dist = choice([0, 1], [0.7, 0.3], integer=True, min=0, max=64)
+    # height above the surface the objects are dropped from (metres, plus their radius); null = scene's range
+    drop_height: Optional[Dist] = optional(min=0.0)
+    # fraction of objects that start upright (random yaw), the rest uniformly random; null = scene's value
+    upright_probability: Optional[Dist] = optional(min=0.0, max=1.0)
+    scale_jitter: Dist = uniform(0.9, 1.1, min=1e-6)  # multiplies each instance's scene scale
+    area_scale: Dist = uniform(0.8, 1.3, min=0.0)  # multiplies the scene's placement half extents
 
 
 def max_counts(spec: SceneSpec, cfg: PoseConfig) -> list[int]:
@@ -62,3 +81,16 @@ def apply(scene: Scene, cfg: PoseConfig, spec: SceneSpec, catalog, rng: np.rando
     objects = sample_objects(spec, catalog, cfg, rng)
     scene.params["pose"] = {"n_objects": len(objects)}
     return scene.with_objects(objects)
+
+
+class PoseFamily(Family):
+    name = "pose"
+    stream_id = 3
+    order = 10
+    Config = PoseConfig
+
+    def pool_sizes(self, catalog, pools: dict[str, int]) -> None:
+        pools.update(zip(catalog.object_keys, max_counts(self.spec, self.cfg)))
+
+    def before_physics(self, ctx: SampleContext) -> None:
+        ctx.scene = apply(ctx.scene, self.cfg, self.spec, ctx.catalog, ctx.rng)

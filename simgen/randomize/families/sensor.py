@@ -4,10 +4,33 @@ stay the objects' rendered pixels)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from simgen.core.imaging import NORMAL_Q, _TO_LINEAR, lut, noise_bytes, to_u8
-from simgen.randomize.schema import SensorConfig
+from simgen.core.dist import Dist, const, loguniform, normal, randint, uniform
+from simgen.core.imaging import _TO_LINEAR, NORMAL_Q, lut, noise_bytes, to_u8
+from simgen.randomize.family import Family, SampleContext
+
+
+@dataclass
+class SensorConfig:
+    """Camera sensor and optics: exposure, defocus and motion blur, shot and read noise, gamma, JPEG."""
+
+    enabled: bool = False
+    exposure_ev: Dist = normal(0.0, 0.3, -1.0, 1.0, min=-10.0, max=10.0)
+    defocus_probability: Dist = const(0.2, min=0.0, max=1.0)
+    # blur disk radius at the output resolution's 640-wide equivalent
+    defocus_px: Dist = uniform(0.6, 1.8, min=0.0, max=50.0)
+    motion_blur_probability: Dist = const(0.15, min=0.0, max=1.0)
+    motion_blur_px: Dist = uniform(2.0, 6.0, min=0.0, max=100.0)  # streak length (640-wide equivalent)
+    motion_blur_angle_deg: Dist = uniform(0.0, 180.0)
+    shot_noise_probability: Dist = const(0.5, min=0.0, max=1.0)
+    photons: Dist = loguniform(2000.0, 20000.0, min=1.0)  # photons at full white
+    read_noise: Dist = uniform(0.0, 2.5, min=0.0, max=255.0)  # Gaussian std in 0..255 units
+    gamma: Dist = uniform(0.9, 1.1, min=0.05, max=20.0)
+    jpeg_probability: Dist = const(0.3, min=0.0, max=1.0)
+    jpeg_quality: Dist = randint(55, 95, integer=True, min=1, max=100)
 
 
 def disk_kernel(radius: float) -> np.ndarray:
@@ -171,3 +194,13 @@ def apply(rgb: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) -> np.nd
         if ok:
             out = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     return out
+
+
+class SensorFamily(Family):
+    name = "sensor"
+    stream_id = 9
+    order = 90
+    Config = SensorConfig
+
+    def after_render(self, ctx: SampleContext) -> None:
+        ctx.rgb = apply(ctx.rgb, self.cfg, ctx.rng)

@@ -12,12 +12,52 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from simgen.core.imaging import (_TO_LINEAR, add_read_noise, camera_distance, draw_from_tables, facing,
-                                      quantile_table, ray_range, world_noise_xy, world_up_in_camera, world_xy)
-from simgen.randomize.schema import WeatherConfig
+from simgen.core.dist import Dist, choice, loguniform, normal, randint, uniform
+from simgen.core.imaging import (
+    _TO_LINEAR,
+    add_read_noise,
+    camera_distance,
+    draw_from_tables,
+    facing,
+    quantile_table,
+    ray_range,
+    world_noise_xy,
+    world_up_in_camera,
+    world_xy,
+)
+from simgen.randomize.family import Family, SampleContext
 from simgen.scene.model import Camera, Scene
+
+WEATHER_KINDS = ("clear", "fog", "haze", "rain", "snow", "low_light")
+
+
+@dataclass
+class WeatherConfig:
+    """Depth-aware weather: fog/haze attenuated by the rendered depth, rain streaks and snow flakes at 3D depths
+    (hidden behind nearer geometry), wet darkening and snow cover on up-facing surfaces, low light with noise."""
+
+    enabled: bool = False
+    kind: Dist = choice(["clear", "fog", "haze", "rain", "snow", "low_light"], [0.6, 0.1, 0.1, 0.07, 0.06, 0.07],
+                        allowed=WEATHER_KINDS)
+    # meteorological visibility (distance of 5% transmission) as a multiple of the camera distance
+    fog_visibility: Dist = uniform(2.5, 8.0, min=1e-3)
+    fog_brightness: Dist = uniform(0.6, 0.9, min=0.0, max=1.0)
+    haze_visibility: Dist = uniform(6.0, 20.0, min=1e-3)
+    haze_brightness: Dist = uniform(0.7, 0.95, min=0.0, max=1.0)
+    rain_drops: Dist = randint(150, 400, integer=True, min=0, max=20000)  # streaks in the view volume
+    rain_length: Dist = uniform(0.03, 0.08, min=0.0)  # streak length, multiple of the camera distance
+    rain_angle_deg: Dist = normal(0.0, 12.0, -35.0, 35.0)  # from vertical in the image
+    rain_wetness: Dist = uniform(0.15, 0.35, min=0.0, max=1.0)  # darkening of up-facing surfaces
+    snow_flakes: Dist = randint(200, 600, integer=True, min=0, max=20000)
+    snow_size: Dist = uniform(0.004, 0.01, min=0.0)  # flake diameter, multiple of the camera distance
+    snow_cover: Dist = uniform(0.15, 0.45, min=0.0, max=1.0)  # whitening of up-facing surfaces
+    low_light_gain: Dist = uniform(0.12, 0.35, min=0.0)  # exposure multiplier
+    low_light_photons: Dist = loguniform(150.0, 800.0, min=1.0)  # photons at full white (shot noise)
+    low_light_read_noise: Dist = uniform(1.0, 4.0, min=0.0)  # read noise std (0..255 units)
 
 
 def transmission(depth: np.ndarray, camera: Camera, visibility: float) -> np.ndarray:
@@ -270,3 +310,13 @@ def apply(rgb: np.ndarray, depth: np.ndarray, scene: Scene, cfg: WeatherConfig, 
     if kind == "snow":
         return snow(rgb, depth, cam, D, cfg, rng)
     return low_light(rgb, cfg, rng)
+
+
+class WeatherFamily(Family):
+    name = "weather"
+    stream_id = 7
+    order = 80
+    Config = WeatherConfig
+
+    def after_render(self, ctx: SampleContext) -> None:
+        ctx.rgb = apply(ctx.rgb, ctx.frame.depth, ctx.scene, self.cfg, self.spec.camera.look_at, ctx.rng)

@@ -15,202 +15,19 @@ halves the fragment work of a software rasteriser and leaves coverage unchanged.
 from __future__ import annotations
 
 import logging
-import os
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
-from simgen.errors import RenderError
 from simgen.core.frame import Frame, decode_ids, encode_ids
-from simgen.render.pyrender.gl import platform_fix, select_platform
+from simgen.errors import ConfigError, RenderError
+from simgen.render.pyrender import patches
+from simgen.render.pyrender.config import PLATFORMS, PyrenderConfig
+from simgen.render.pyrender.gl import platform_fix, probe, select_platform
 from simgen.scene.catalog import AssetCatalog, MeshData
 from simgen.scene.model import Camera, Scene, cv_to_gl
 
 log = logging.getLogger(__name__)
-
-
-def _install_fast_id_pass(renderer, msaa: bool = True) -> None:
-    """Id (SEG) passes draw into pyrender's single-sample framebuffer and read back colour only.
-
-    pyrender draws every pass into a 4x multisampled framebuffer, resolves it with a blit and reads colour and
-    depth. An id pass needs neither multisampling (it is disabled for SEG anyway, so all 4 samples hold the same
-    value) nor depth: skipping both cuts the fragment work and the readback of every id / silhouette pass, with
-    bit-identical ids. With ``msaa=False`` the colour pass uses the single-sample framebuffer too (aliased edges,
-    about half the fragment work on a software rasteriser).
-    """
-    import types
-
-    from OpenGL import GL
-    from pyrender.constants import RenderFlags
-
-    orig_configure = renderer._configure_forward_pass_viewport
-    orig_read = renderer._read_main_framebuffer
-
-    def configure(self, flags):
-        if flags & RenderFlags.OFFSCREEN and (flags & RenderFlags.SEG or not msaa):
-            self._configure_main_framebuffer()
-            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
-            GL.glViewport(0, 0, self.viewport_width, self.viewport_height)
-            GL.glEnable(GL.GL_DEPTH_TEST)
-            GL.glDepthMask(GL.GL_TRUE)
-            GL.glDepthFunc(GL.GL_LESS)
-            GL.glDepthRange(0.0, 1.0)
-            if flags & RenderFlags.SEG and getattr(self, "_simgen_bitpass", False):
-                # pyrender clears after this call, but a masked depth buffer is not cleared: clear it here
-                GL.glClearDepth(1.0)
-                GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
-                GL.glDepthMask(GL.GL_FALSE)
-                GL.glEnable(GL.GL_COLOR_LOGIC_OP)
-                GL.glLogicOp(GL.GL_OR)
-            return
-        orig_configure(flags)
-
-    def read(self, scene, flags):
-        if flags & RenderFlags.SEG:
-            w, h = self._main_fb_dims[0], self._main_fb_dims[1]
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
-            buf = GL.glReadPixels(0, 0, w, h, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
-            color = np.frombuffer(buf, dtype=np.uint8).reshape((h, w, 3))
-            return np.flip(color, axis=0), None
-        if not msaa:
-            w, h = self._main_fb_dims[0], self._main_fb_dims[1]
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
-            dbuf = GL.glReadPixels(0, 0, w, h, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT)
-            depth = np.flip(np.frombuffer(dbuf, dtype=np.float32).reshape((h, w)), axis=0)
-            cam = scene.main_camera_node.camera
-            depth = _linear_depth(depth, cam.znear, cam.zfar)
-            buf = GL.glReadPixels(0, 0, w, h, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
-            color = np.flip(np.frombuffer(buf, dtype=np.uint8).reshape((h, w, 3)), axis=0)
-            return color, depth
-        return orig_read(scene, flags)
-
-    renderer._configure_forward_pass_viewport = types.MethodType(configure, renderer)
-    renderer._read_main_framebuffer = types.MethodType(read, renderer)
-    renderer._sorted_mesh_nodes = types.MethodType(_sorted_visible_mesh_nodes, renderer)
-
-
-_LOOP_BOUNDS = {"directional": "i < n_directional_lights", "point": "i < n_point_lights",
-                "spot": "i < n_spot_lights"}
-
-
-def _static_light_cache(get_scene):
-    """A pyrender shader cache whose PBR programs are compiled for this scene's light counts.
-
-    pyrender's ``mesh.frag`` loops ``for (i = 0; i < n_directional_lights; i++)`` over uniform arrays indexed by
-    a run-time counter. A software rasteriser (llvmpipe) cannot unroll such loops or keep the light data in
-    registers, and the lighting loops dominate the colour pass. Compiling one program per (directional, point,
-    spot) light count, with constant loop bounds, lets the shader compiler unroll them: the same maths, the
-    same image (tests compare against the stock shader), about 40% less colour-pass time on the YCB scene.
-    At most 5 x 5 x 5 programs exist; in practice a handful. If the installed pyrender's shader differs from
-    the expected text, the stock program is used unchanged.
-    """
-    from pyrender.constants import MAX_N_LIGHTS
-    from pyrender.shader_program import ShaderProgram, ShaderProgramCache
-
-    class _Program(ShaderProgram):
-        def _load(self, shader_filename):
-            text = super()._load(shader_filename)
-            if shader_filename.endswith("mesh.frag") and all(b in text for b in _LOOP_BOUNDS.values()):
-                for kind, bound in _LOOP_BOUNDS.items():
-                    text = text.replace(bound, f"i < {int(self.defines['SIMGEN_N_' + kind.upper()])}")
-            return text
-
-    class _Cache(ShaderProgramCache):
-        def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
-            scene = get_scene()
-            if fragment_shader != "mesh.frag" or geometry_shader is not None or scene is None:
-                return super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
-            defines = dict(defines or {})
-            # the counts pyrender binds without shadows (at most MAX_N_LIGHTS of each kind)
-            defines["SIMGEN_N_DIRECTIONAL"] = min(len(scene.directional_light_nodes), MAX_N_LIGHTS)
-            defines["SIMGEN_N_POINT"] = min(len(scene.point_light_nodes), MAX_N_LIGHTS)
-            defines["SIMGEN_N_SPOT"] = min(len(scene.spot_light_nodes), MAX_N_LIGHTS)
-            import OpenGL.contextdata
-
-            key = (OpenGL.contextdata.getContext(), vertex_shader, fragment_shader, tuple(sorted(defines.items())))
-            prog = self._program_cache.get(key)
-            if prog is None:
-                prog = _Program(vertex_shader=os.path.join(self.shader_dir, vertex_shader),
-                                fragment_shader=os.path.join(self.shader_dir, fragment_shader),
-                                geometry_shader=None, defines=defines)
-                self._program_cache[key] = prog
-            return prog
-
-    return _Cache()
-
-
-def _sorted_visible_mesh_nodes(self, scene):
-    """Draw order over the visible nodes only: opaque objects near to far, then the environment (table, walls),
-    then transparent nodes far to near.
-
-    pyrender sorts every mesh node, hidden ones included (with pooled nodes most are hidden), and draws opaque
-    nodes far to near: the most overdraw possible. Near to far, with the large environment surfaces last, lets the
-    rasteriser's early depth test reject the fragments hidden behind objects before they are shaded (llvmpipe:
-    colour pass ~25% cheaper on scene=default). With depth testing the image is the same up to ties between
-    exactly equal depths (measured: 1 pixel in 2.3 million differs, by one grey level).
-    """
-    cam = scene.get_pose(scene.main_camera_node)[:3, 3]
-    env = getattr(self, "_simgen_env", ())
-    solid, trans = [], []
-    for node in scene.mesh_nodes:
-        mesh = node.mesh
-        if not mesh.is_visible:
-            continue
-        d = scene.get_pose(node)[:3, 3] - cam
-        dist = float(np.sqrt(d @ d))
-        if mesh.is_transparent:
-            trans.append((-dist, node))
-        else:
-            solid.append((dist + (1e9 if node in env else 0.0), node))
-    solid.sort(key=lambda t: t[0])
-    trans.sort(key=lambda t: t[0])
-    return [n for _, n in solid] + [n for _, n in trans]
-
-
-class OrderedNodes:
-    """An insertion-ordered set of pyrender nodes (pyrender keeps its mesh and light nodes in plain ``set``s).
-
-    pyrender binds lights, and sorts meshes, in the iteration order of those sets, which depends on the nodes'
-    addresses and on the set's history (lights are replaced every sample). The shader sums the lights of a kind
-    in that order, and float sums of three or more terms depend on the order, so the same scene could render a
-    pixel or two one grey level apart after a different history. In insertion order (= the order of
-    ``Scene.lights`` and of the node pools) every render of a scene is the same, whatever came before.
-    """
-
-    __slots__ = ("_d",)
-
-    def __init__(self, items=()) -> None:
-        self._d = dict.fromkeys(items)
-
-    def add(self, node) -> None:
-        self._d[node] = None
-
-    def remove(self, node) -> None:
-        del self._d[node]
-
-    def discard(self, node) -> None:
-        self._d.pop(node, None)
-
-    def __contains__(self, node) -> bool:
-        return node in self._d
-
-    def __iter__(self):
-        return iter(self._d)
-
-    def __len__(self) -> int:
-        return len(self._d)
-
-    def __or__(self, other) -> "OrderedNodes":
-        out = OrderedNodes(self._d)
-        for n in other:
-            out.add(n)
-        return out
-
-
-def ordered_node_sets(scene) -> None:
-    """Replace a fresh pyrender Scene's mesh and light node sets by :class:`OrderedNodes`."""
-    for name in ("_mesh_nodes", "_point_light_nodes", "_spot_light_nodes", "_directional_light_nodes"):
-        setattr(scene, name, OrderedNodes(getattr(scene, name)))
 
 
 class _BitPass:
@@ -254,16 +71,6 @@ def bit_counts(bits_rgb: np.ndarray, n: int) -> np.ndarray:
     return out[:n]
 
 
-def _linear_depth(d: np.ndarray, znear: float, zfar: float) -> np.ndarray:
-    """OpenGL depth buffer values (H, W) in [0, 1] -> metres along the view axis, 0 where nothing was drawn
-    (the same formula as pyrender's own readback)."""
-    out = np.zeros(d.shape, np.float32)
-    hit = d < 1.0
-    z = 2.0 * d[hit] - 1.0
-    out[hit] = (2.0 * znear * zfar) / (zfar + znear - z * (zfar - znear))
-    return out
-
-
 def is_closed(vertices: np.ndarray, faces: np.ndarray) -> bool:
     """True when a mesh bounds a volume with outward faces (watertight, consistently wound, positive volume),
     i.e. its back faces can never be seen from outside: culling them changes no pixel's coverage.
@@ -275,7 +82,7 @@ def is_closed(vertices: np.ndarray, faces: np.ndarray) -> bool:
     try:
         tm = trimesh.Trimesh(vertices=np.asarray(vertices, np.float64), faces=np.asarray(faces), process=True)
         return bool(tm.is_watertight and tm.is_winding_consistent and tm.volume > 0)
-    except Exception:  # degenerate input: keep both sides
+    except (ValueError, IndexError, FloatingPointError):  # degenerate input: keep both sides
         return False
 
 
@@ -286,7 +93,34 @@ def _scaled(T: np.ndarray, s: float) -> np.ndarray:
 
 
 class PyrenderRenderer:
-    """``with PyrenderRenderer(w, h) as r: r.prepare(catalog, pool_sizes); frame = r.render(scene)``."""
+    """``with PyrenderRenderer(w, h) as r: r.prepare(catalog, pool_sizes, env_counts); frame = r.render(scene)``.
+
+    Implements :class:`simgen.render.base.Renderer`; ``render.backend=pyrender``, keys ``render.pyrender.*``."""
+
+    Config = PyrenderConfig
+
+    @classmethod
+    def check_config(cls, cfg: PyrenderConfig) -> None:
+        """ConfigError for a bad ``render.pyrender`` value (before anything is written)."""
+        if cfg.platform not in PLATFORMS:
+            raise ConfigError(f"unknown render.pyrender.platform {cfg.platform!r}; use one of {', '.join(PLATFORMS)}")
+
+    @classmethod
+    def probe(cls, cfg: PyrenderConfig) -> dict:
+        """Make and free a tiny context: RenderError with the fix if the platform is unusable; returns limits
+        ({"max_size": largest renderbuffer side})."""
+        patches.check_version()
+        return probe(cfg.platform)
+
+    @staticmethod
+    def worker_env(threads: int) -> dict[str, str]:
+        """Environment for a worker process that may use ``threads`` cores: llvmpipe starts one raster thread per
+        core in every process unless told otherwise (a user's LP_NUM_THREADS wins)."""
+        return {"LP_NUM_THREADS": str(max(1, int(threads)))}
+
+    @classmethod
+    def from_config(cls, cfg: PyrenderConfig, width: int, height: int) -> "PyrenderRenderer":
+        return cls(width, height, cfg.platform, cfg.msaa)
 
     def __init__(self, width: int, height: int, platform: str = "egl", msaa: bool = True, cull: bool = True,
                  static_lights: bool = True, fast_pass: bool = True) -> None:
@@ -306,36 +140,33 @@ class PyrenderRenderer:
         self._cam_node = None
         self._base_colors: dict[int, np.ndarray] = {}
         self._base_mr: dict[int, tuple[float, float]] = {}
+        self.id_nodes: dict[int, object] = {}  # instance id -> node, of the last rendered scene
         self.gl_info: dict[str, str] = {}
+
+    @property
+    def info(self) -> dict[str, str]:
+        return dict(self.gl_info)
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> "PyrenderRenderer":
         select_platform(self.platform)
+        patches.check_version()
         try:
-            import pyrender  # noqa: WPS433 (import after platform selection)
+            import pyrender  # import after platform selection
 
             self._pyr = pyrender
             self._r = pyrender.OffscreenRenderer(self.width, self.height)
-        except Exception as exc:  # missing libEGL / libOSMesa, no device, ...
+        except Exception as exc:  # missing libEGL / libOSMesa, no device, ... (many exception types)
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise RenderError(f"no working OpenGL platform ({self.platform}: {msg[:160]}); "
                               f"{platform_fix(self.platform)}") from None
-        _install_fast_id_pass(self._r._renderer, self.msaa)
-        if self.fast_pass:
-            from simgen.render.pyrender.fast_pass import FastForwardPass
+        patches.numpy_compat()
+        patches.install(self._r._renderer, self.msaa, lambda: self._scene, fast_pass=self.fast_pass,
+                        static_lights=self.static_lights)
+        from OpenGL import GL
 
-            self._r._renderer._forward_pass = FastForwardPass(self._r._renderer)
-        if self.static_lights:
-            self._r._renderer._program_cache.clear()
-            self._r._renderer._program_cache = _static_light_cache(lambda: self._scene)
-        try:
-            from OpenGL import GL
-
-            self.gl_info = {"vendor": GL.glGetString(GL.GL_VENDOR).decode(),
-                            "renderer": GL.glGetString(GL.GL_RENDERER).decode(),
-                            "version": GL.glGetString(GL.GL_VERSION).decode()}
-        except Exception:  # informational only
-            self.gl_info = {}
+        self.gl_info = {k: GL.glGetString(v).decode(errors="replace") for k, v in
+                        (("vendor", GL.GL_VENDOR), ("renderer", GL.GL_RENDERER), ("version", GL.GL_VERSION))}
         log.debug("GL: %s", self.gl_info)
         return self
 
@@ -344,11 +175,11 @@ class PyrenderRenderer:
 
     def close(self) -> None:
         if self._r is not None:
+            r, self._r = self._r, None
             try:
-                self._r.delete()
-            except Exception:
-                pass
-            self._r = None
+                r.delete()
+            except Exception as exc:  # a context already gone (process exit) must not hide the real error
+                log.debug("closing the GL context failed: %s", exc)
 
     # ------------------------------------------------------------------ set-up
     def _make_mesh(self, m: MeshData, texture, closed: bool = False):
@@ -365,7 +196,7 @@ class PyrenderRenderer:
         """Upload every mesh once: ``pool_sizes[key]`` instances of each object kind, ``env_counts`` of the rest."""
         pyr = self._pyr
         self._scene = pyr.Scene(bg_color=[0, 0, 0, 1], ambient_light=[0.3, 0.3, 0.3])
-        ordered_node_sets(self._scene)
+        patches.ordered_node_sets(self._scene)
         textures = {}
         for key, m in catalog.meshes.items():
             if m.texture is not None:
@@ -459,8 +290,9 @@ class PyrenderRenderer:
         if (c.width, c.height) != (self.width, self.height):
             raise RenderError(f"camera is {c.width}x{c.height} but the renderer is {self.width}x{self.height}")
 
-    def render(self, scene: Scene) -> tuple[Frame, dict]:
-        """Colour + depth pass and an instance-id pass. Returns (Frame, {instance_id: node handle}).
+    def render(self, scene: Scene) -> Frame:
+        """Colour + depth pass and an instance-id pass of one scene. ``self.id_nodes`` maps the scene's instance
+        ids to their pyrender nodes until the next render.
 
         The id pass draws the environment (table, walls) in id 0, so object parts hidden by it (e.g. sunk a
         millimetre into the table) are not labelled as visible.
@@ -473,7 +305,13 @@ class PyrenderRenderer:
         seg, _ = self._r.render(self._scene, flags=pyr.RenderFlags.SEG, seg_node_map=seg_map)
         frame = Frame(rgb=np.ascontiguousarray(rgb, dtype=np.uint8), depth=depth.astype(np.float32),
                       instance_ids=decode_ids(seg))
-        return frame, id_nodes
+        self.id_nodes = id_nodes
+        return frame
+
+    def amodal_areas(self, instance_ids: Sequence[int], camera: Optional[Camera] = None,
+                     window: Optional[tuple[int, int, int, int]] = None) -> tuple[list[int], list[int]]:
+        """:meth:`silhouette_areas` of the last rendered scene's objects, by instance id."""
+        return self.silhouette_areas([self.id_nodes[i] for i in instance_ids], camera, window)
 
     def silhouette_bits(self, nodes: list, camera: Optional[Camera] = None) -> list[np.ndarray]:
         """Silhouettes of many objects, each as if rendered alone, in ceil(len(nodes) / 24) passes.

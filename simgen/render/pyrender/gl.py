@@ -9,45 +9,54 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
-
 from simgen.errors import RenderError
-
-PLATFORMS = ("egl", "osmesa")
+from simgen.render.pyrender.config import PLATFORMS
 
 _FIX = {
     "egl": "install Mesa's EGL (Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri libgbm1) "
-           "or try render.platform=osmesa",
-    "osmesa": "install OSMesa (Debian/Ubuntu: apt-get install libosmesa6) or try render.platform=egl",
+           "or try render.pyrender.platform=osmesa",
+    "osmesa": "install OSMesa (Debian/Ubuntu: apt-get install libosmesa6) or try render.pyrender.platform=egl",
 }
 
 
 def select_platform(platform: str) -> None:
     """Set ``PYOPENGL_PLATFORM`` (must happen before OpenGL is imported in this process)."""
     if platform not in PLATFORMS:
-        raise RenderError(f"unknown render.platform {platform!r}; use one of {', '.join(PLATFORMS)}")
+        raise RenderError(f"unknown render.pyrender.platform {platform!r}; use one of {', '.join(PLATFORMS)}")
     current = os.environ.get("PYOPENGL_PLATFORM")
     if "OpenGL" in sys.modules and current and current != platform:
         raise RenderError(f"OpenGL was already imported with PYOPENGL_PLATFORM={current}; cannot switch to "
                           f"{platform} in the same process (start a new process or unset PYOPENGL_PLATFORM)")
     os.environ["PYOPENGL_PLATFORM"] = platform
-    # pyrender 0.1.45 uses np.infty, removed in numpy 2
-    if not hasattr(np, "infty"):
-        np.infty = np.inf  # type: ignore[attr-defined]
 
 
 def platform_fix(platform: str) -> str:
     return _FIX.get(platform, "")
 
 
-def probe(platform: str) -> None:
-    """Create and free a tiny off-screen context: raises RenderError (with the fix) if the platform is unusable."""
+_LIMITS: dict[str, dict] = {}
+
+
+def probe(platform: str) -> dict:
+    """Create and free a tiny off-screen context: raises RenderError (with the fix) if the platform is unusable.
+
+    Returns the context's limits: ``{"max_size": largest renderbuffer/viewport side in pixels}`` (cached)."""
+    if platform in _LIMITS:
+        return _LIMITS[platform]
     select_platform(platform)
     try:
         import pyrender
 
         r = pyrender.OffscreenRenderer(8, 8)
-        r.delete()
-    except Exception as exc:
+    except Exception as exc:  # missing libEGL / libOSMesa, no device, ... (many exception types)
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise RenderError(f"no working OpenGL platform ({platform}: {msg[:160]}); {platform_fix(platform)}") from None
+    try:
+        from OpenGL import GL
+
+        rb = int(GL.glGetIntegerv(GL.GL_MAX_RENDERBUFFER_SIZE))
+        vp = [int(v) for v in GL.glGetIntegerv(GL.GL_MAX_VIEWPORT_DIMS)]
+        _LIMITS[platform] = {"max_size": min([rb] + vp)}
+    finally:
+        r.delete()
+    return _LIMITS[platform]

@@ -1,0 +1,49 @@
+"""Hydra's side of the typed configs: every command's schema registered in the ConfigStore, and DictConfig ->
+dataclass conversion. The only place (with the command modules) that touches Hydra/OmegaConf config objects;
+the library below takes the dataclasses (``simgen.config``, ``simgen.eval.schema``, ``simgen.sweep.schema``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_done = False
+
+
+def register_all() -> None:
+    """Register ``render_schema``, ``score_schema`` and ``experiment_schema`` (idempotent)."""
+    global _done
+    if _done:
+        return
+    from hydra.core.config_store import ConfigStore
+
+    from simgen.config import RenderAppConfig
+    from simgen.eval.schema import ScoreAppConfig
+    from simgen.sweep.schema import ExperimentAppConfig
+
+    cs = ConfigStore.instance()
+    cs.store(name="render_schema", node=RenderAppConfig)
+    cs.store(name="score_schema", node=ScoreAppConfig)
+    cs.store(name="experiment_schema", node=ExperimentAppConfig)
+    _done = True
+
+
+def store(name: str, node: type) -> None:
+    """Register one more schema (a command's own, e.g. the gallery's)."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name=name, node=node)
+
+
+def to_object(node: Any) -> Any:
+    """A DictConfig (or plain value) -> the dataclass/plain object the library takes."""
+    from omegaconf import DictConfig, OmegaConf
+
+    return OmegaConf.to_object(node) if isinstance(node, DictConfig) else node
+
+
+def score_settings(node: Any):
+    """The ``score`` node of a composed config -> :class:`simgen.eval.schema.ScoreSettings`."""
+    from simgen.eval.schema import ScoreSettings
+
+    obj = to_object(node)
+    return obj if isinstance(obj, ScoreSettings) else ScoreSettings.from_dict(obj)
