@@ -8,8 +8,8 @@ the two auto exposures, and how well "directional light + SH of the rest" reprod
 panorama on a sphere of normals (brute-force cosine integration as the truth; mean and max relative error).
 
 The contact sheet has one row per panorama: the tone-mapped panorama (log-average exposure, display transform)
-with the light marked (red circle), the panorama without the light, and three grey spheres (albedo 0.3, incident exposure)
-seen from +x (up = +z):
+with the light marked (red circle), the panorama without the light, and three grey spheres (albedo 0.3, incident
+exposure) seen from +x (up = +z):
 brute-force irradiance of the full panorama, directional light + SH (no shadowing), and SH of the full panorama
 alone (what a renderer without the light extraction would get).
 """
@@ -92,9 +92,9 @@ def main() -> None:
         col, row = P.direction_to_pixel(d, 256, 512)
         cv2.circle(view, (int(round(float(col))), int(round(float(row)))), 12, (0, 0, 255), 2)
         cv2.drawMarker(view, (int(round(float(col))), int(round(float(row)))), (0, 0, 255), cv2.MARKER_CROSS, 30, 1)
-        txt = f"{path.stem}  elev {elev:.0f} az {azim:.0f}  E {light.irradiance:.2f}  share {share:.2f}"
-        cv2.putText(view, txt, (4, 250), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3)
-        cv2.putText(view, txt, (4, 250), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
+        txt = f"{path.stem[:-3]}  elev {elev:.0f} az {azim:.0f} E {light.irradiance:.2f} share {share:.2f}"
+        cv2.rectangle(view, (0, 236), (511, 255), (0, 0, 0), -1)
+        cv2.putText(view, txt, (4, 250), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1)
         cv2.putText(without, "without the light", (4, 250), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
 
         k_sphere = 0.3 / np.pi * k_inc               # albedo 0.3, incident exposure: rows comparable

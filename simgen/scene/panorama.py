@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -476,7 +475,7 @@ def sh_irradiance(coeffs: np.ndarray, normals: np.ndarray) -> np.ndarray:
     return np.maximum(e, 0.0)
 
 
-SH_IRRADIANCE_GLSL = f"""// simgen.scene.panorama.SH_IRRADIANCE_GLSL: irradiance from order-2 SH (Ramamoorthi & Hanrahan 2001).
+SH_IRRADIANCE_GLSL = f"""// simgen.scene.panorama: irradiance from order-2 SH (Ramamoorthi & Hanrahan 2001).
 // sh[0..8] = sh9(pano, rotation) * exposure, order Y00, Y1-1, Y10, Y11, Y2-2, Y2-1, Y20, Y21, Y22.
 // n: WORLD-frame normal (z up). Lambertian radiance = albedo * sh_irradiance(n) / pi.
 uniform vec3 sh[9];
@@ -546,9 +545,14 @@ class EnvLighting:
     """What the raster renderer needs for one sample (exposure and rotation applied).
 
     direction: (3,) world unit vector toward the directional light; colour: (3,) luminance-1 RGB;
-    irradiance: luminance irradiance E of the light (RGB irradiance = irradiance * colour; pyrender's
-    DirectionalLight intensity is an irradiance, so intensity = irradiance, color = colour);
-    sh: (9, 3) SH radiance of the panorama without that light; share: the light's share of the panorama's energy."""
+    irradiance: luminance irradiance E of the light (RGB irradiance = irradiance * colour);
+    sh: (9, 3) SH radiance of the panorama without that light; share: the light's share of the panorama's energy.
+
+    In pyrender (mesh.frag: ``nl * intensity * color * (c_diff / PI + specular)``) the light's intensity IS an
+    irradiance: ``DirectionalLight(color=colour, intensity=irradiance)`` on a node whose +z axis is ``direction``
+    (pyrender lights shine along the node's -z). The SH replace the constant ``ambient_light`` term: in the
+    fragment shader, ``color.xyz += base_color.xyz * sh_irradiance(n) / PI`` with ``n`` pyrender's world-space
+    normal and ``sh`` uploaded as the ``vec3 sh[9]`` uniform (see :data:`SH_IRRADIANCE_GLSL`)."""
 
     direction: np.ndarray
     colour: np.ndarray

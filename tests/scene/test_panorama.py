@@ -393,3 +393,18 @@ def test_shared_panorama_bank(shared):
         if sunny in found:
             light, share = found[sunny]
             assert share > 0.5 and light.direction[2] > math.sin(math.radians(20))
+
+
+def test_modules_are_engine_free():
+    """Importing and using both modules pulls in no engine (pyrender, OpenGL, pybullet, torch)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from simgen.scene import panorama as P, texture_bank as tb\n"
+            "p = np.ones((8, 16, 3), np.float32); P.dominant_light(p); P.sh9(p)\n"
+            "P.background(p, np.array([[10., 0, 5], [0, 10., 5], [0, 0, 1]]), np.eye(4), 10, 10)\n"
+            "tb.planar_uv(np.zeros((2, 2)), 1.0)\n"
+            "bad = [m for m in ('pyrender', 'OpenGL', 'pybullet', 'torch') if m in sys.modules]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
