@@ -57,9 +57,10 @@ def sensor_params(camera) -> dict:
     """
     w, h = float(camera.width), float(camera.height)
     x_fov = float(np.degrees(2.0 * np.arctan(0.5 * w / float(camera.fx))))
+    # Mitsuba's offsets move the image window, not the principal point: the opposite sign of (c - size / 2)
     return {"x_fov": x_fov,
-            "principal_point_offset_x": (float(camera.cx) - 0.5 * w) / w,
-            "principal_point_offset_y": (float(camera.cy) - 0.5 * h) / h,
+            "principal_point_offset_x": (0.5 * w - float(camera.cx)) / w,
+            "principal_point_offset_y": (0.5 * h - float(camera.cy)) / h,
             "to_world": np.asarray(camera.T_world_cam, np.float64) @ _CV_TO_MITSUBA}
 
 

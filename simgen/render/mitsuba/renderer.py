@@ -49,7 +49,7 @@ MAX_SPP = 1 << 16
 MAX_DEPTH = 64
 MAX_SLOTS = 256  # meshes / lights of one kind in one scene
 MIN_ROUGHNESS = 0.04  # pyrender's clamp
-_HIDDEN_AT = np.array([0.0, 0.0, -1.0e4])  # unused slots: one degenerate triangle here, out of every view
+_HIDDEN_AT = np.zeros(3)  # unused slots at build time; each render moves them into the visible geometry
 _LIGHT_KINDS = ("directional", "point", "spot")
 _RFILTERS = ("box", "gaussian", "tent")
 
@@ -82,8 +82,9 @@ class _Asset:
 class _Slot:
     name: str  # Mitsuba id of the slot's mesh
     key: Optional[str] = None  # asset held, None = hidden
-    pose: Optional[tuple] = None  # (T bytes, scale) last written
+    pose: Optional[tuple] = None  # (T bytes, scale) last written; for a hidden slot: where it was collapsed
     material: Optional[tuple] = None  # (factor bytes, metallic, roughness) last written
+    bounds: Optional[np.ndarray] = None  # (2, 3) world bounding box of the placed mesh
 
 
 def _factor_lut(factor: np.ndarray) -> np.ndarray:
@@ -186,7 +187,8 @@ class MitsubaColourRenderer:
 
         self._dr = dr
         dr.set_thread_count(self.threads)
-        if self.variant.startswith("scalar"):
+        self._scalar = self.variant.startswith("scalar")
+        if self._scalar:
             self._fbuf, self._ubuf = dr.scalar.ArrayXf, dr.scalar.ArrayXu
         else:
             self._fbuf, self._ubuf = self._mi.Float, self._mi.UInt32
@@ -272,8 +274,8 @@ class MitsubaColourRenderer:
         slot.key, slot.pose, slot.material = None, None, None
         return mesh
 
-    def _hidden_buffers(self) -> dict:
-        return {"vertex_positions": self._fbuf(np.tile(_HIDDEN_AT.astype(np.float32), 3)),
+    def _hidden_buffers(self, at: np.ndarray = _HIDDEN_AT) -> dict:
+        return {"vertex_positions": self._fbuf(np.tile(np.asarray(at, np.float32), 3)),
                 "vertex_normals": self._fbuf(np.tile(np.float32([0, 0, 1]), 3)),
                 "vertex_texcoords": self._fbuf(np.zeros(6, np.float32)),
                 "faces": self._ubuf(np.array([0, 1, 2], np.uint32))}
@@ -332,6 +334,18 @@ class MitsubaColourRenderer:
 
     # ------------------------------------------------------------------ per sample
     def _set(self, key: str, value) -> None:
+        if self._scalar and hasattr(value, "__len__"):
+            cur = self._params[key]
+            if hasattr(cur, "__len__") and len(cur) != len(value):
+                # scalar variant: SceneParameters' "unchanged value" check compares element-wise and raises on a
+                # size change (new vertex/face count); set the buffer the way __setitem__ does after that check
+                ref, value_type, _, _ = self._params.properties[key]
+                self._params.set_dirty(key)
+                if value_type is None:
+                    self._params.set_property(ref, value)
+                else:
+                    self._params.set_property(ref, value_type, value)
+                return
         self._params[key] = value
 
     def _set_objects(self, scene) -> None:
@@ -348,6 +362,7 @@ class MitsubaColourRenderer:
                 n = (a.normals.astype(np.float64) @ R.T).astype(np.float32)  # (s R)^-T ~ R for uniform s > 0
                 self._set(f"{slot.name}.vertex_positions", self._fbuf(v.ravel()))
                 self._set(f"{slot.name}.vertex_normals", self._fbuf(n.ravel()))
+                slot.bounds = np.stack([v.min(0), v.max(0)])
                 if slot.key != key:
                     self._set(f"{slot.name}.vertex_texcoords", self._fbuf(a.uv))
                     self._set(f"{slot.name}.faces", self._ubuf(a.faces))
@@ -371,11 +386,17 @@ class MitsubaColourRenderer:
                 self._set(self._keys[(slot.name, "metallic.value")], metallic)
                 self._set(self._keys[(slot.name, "roughness.value")], rough)
                 slot.material = mat
+        # unused slots: one degenerate (never hit) triangle at the centre of the visible geometry, so that they
+        # do not change the scene's bounding sphere (the emitters' shadow-ray length depends on it)
+        used = self._slots[:len(items)]
+        at = (np.mean([np.min([s.bounds[0] for s in used], 0), np.max([s.bounds[1] for s in used], 0)], 0)
+              if used else np.zeros(3))
+        at = at.astype(np.float32)
         for slot in self._slots[len(items):]:
-            if slot.key is not None:
-                for k, v in self._hidden_buffers().items():
+            if slot.key is not None or slot.pose != at.tobytes():
+                for k, v in self._hidden_buffers(at).items():
                     self._set(f"{slot.name}.{k}", v)
-                slot.key, slot.pose, slot.material = None, None, None
+                slot.key, slot.pose, slot.material, slot.bounds = None, at.tobytes(), None, None
 
     def _transform(self, T: np.ndarray):
         return self._mi.ScalarTransform4f(np.asarray(T, np.float64).tolist())
@@ -499,6 +520,11 @@ class MitsubaColourRenderer:
         self._set_lights(scene)
         pano = self._set_environment(scene)
         self._params.update()
+        # Mitsuba 3.9 hands emitters the scene's bounding sphere from before this update (measured: the first
+        # render after moving geometry used the previous scene's sphere, changing shadow-ray lengths and a few
+        # pixels); give it the current one so the image depends on this scene only
+        for emitter in self._scene.emitters():
+            emitter.set_scene(self._scene)
         t1 = time.perf_counter()
         img = np.asarray(mi.render(self._scene, seed=seed, spp=self.spp), dtype=np.float32)
         t2 = time.perf_counter()
