@@ -120,7 +120,6 @@ def _check_mesh(key: str, m) -> _Asset:
         raise AssetError(f"mesh {key!r} has no valid per-vertex normals (shape {None if n is None else n.shape}); "
                          f"recompute them (trimesh vertex_normals)")
     tex, uv = m.texture, m.uv
-    lin = None
     if tex is not None:
         tex = np.asarray(tex)
         if tex.dtype != np.uint8 or tex.ndim != 3 or tex.shape[2] != 3 or min(tex.shape[:2]) < 1:
@@ -157,8 +156,9 @@ class MitsubaColourRenderer:
     the raster id pass). ``show_envmap``: let Mitsuba draw the environment emitter itself where camera rays
     escape (for checking its mapping) instead of compositing the background.
 
-    Determinism: the same scene and seed give the same bytes (Mitsuba's sampler is seeded with ``seed``; the box
-    filter accumulates each pixel's samples in a fixed order). One Mitsuba variant per process.
+    Determinism: the same scene and seed give the same bytes, whatever was rendered before (Mitsuba's sampler is
+    seeded with ``seed``; measured for the box and gaussian filters, 1 and 2 threads, and ``oidn`` with a fixed
+    thread count). Mitsuba's variant and Dr.Jit's thread pool are process-wide: one variant per process.
     """
 
     def __init__(self, width: int, height: int, spp: int = 64, max_depth: int = 8, denoise: str = "none",
@@ -351,7 +351,7 @@ class MitsubaColourRenderer:
     def _set_objects(self, scene) -> None:
         items = [(key, np.asarray(T, np.float64), 1.0, None) for key, T in scene.environment]
         items += [(o.asset_key, np.asarray(o.T_world_obj, np.float64), float(o.scale), o) for o in scene.objects]
-        for slot, (key, T, scale, obj) in zip(self._slots, items):
+        for slot, (key, T, scale, obj) in zip(self._slots, items, strict=False):  # slots >= items
             if T.shape != (4, 4) or not np.isfinite(T).all() or not np.isfinite(scale) or scale <= 0:
                 raise RenderError(f"pose of {key!r} is not a finite (4, 4) transform with a positive scale")
             a = self._assets[key]

@@ -30,7 +30,7 @@ def import_mitsuba():
         import mitsuba
     except ImportError:
         raise RenderError("render.backend=mitsuba needs the mitsuba package; pip install 'simgen[pathtrace]' "
-                          "(mitsuba>=3.5,<4)") from None
+                          "(mitsuba>=3.9,<4)") from None
     return mitsuba
 
 
