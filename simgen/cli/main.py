@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "experiment": ("simgen.cli.experiment", "Render + score in one job (use with -m for Hydra sweeps)"),
     "sweep-summary": ("simgen.cli.sweep_summary", "Collect report.json of a multirun into a table and plots"),
     "export-yolo": ("simgen.cli.export_yolo", "Convert a simgen COCO dataset to the YOLO (ultralytics) layout"),
+    "new-scene": ("simgen.cli.new_scene", "Write a scene file for a folder of meshes (OBJ/PLY/GLB/STL, BOP sets)"),
+    "view": ("simgen.cli.view", "Open a rendered dataset in the FiftyOne app (needs the [fiftyone] extra)"),
 }
 
 

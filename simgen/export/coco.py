@@ -46,7 +46,12 @@ def image_entry(image_id: int, width: int, height: int, K: np.ndarray, T_world_c
 
 def annotation_entry(inst: Instance, image_id: int, category_id: int, height: int, width: int,
                      segmentation: str = "polygon") -> dict:
-    """COCO annotation without ``id`` (assigned at merge)."""
+    """COCO annotation without ``id`` (assigned at merge).
+
+    Extra keys (``visibility``, ``truncation``, ``instance_map_id``) must not be names FiftyOne reserves on its
+    ``Detection`` (``instance_id``, ``index``, ``mask``, ...): its COCO importer loads extra keys as attributes and
+    rejects the whole file on a reserved one (tests/export/test_consumers.py).
+    """
     x, y = int(inst.bbox_xywh[0]), int(inst.bbox_xywh[1])
     if segmentation == "rle":
         seg: Any = mask_to_rle(inst.full_mask(height, width))
@@ -58,7 +63,7 @@ def annotation_entry(inst: Instance, image_id: int, category_id: int, height: in
     return {"image_id": int(image_id), "category_id": int(category_id),
             "bbox": [float(v) for v in inst.bbox_xywh], "area": int(inst.area), "iscrowd": 0,
             "segmentation": seg, "visibility": float(inst.visibility), "truncation": float(inst.truncation),
-            "instance_id": int(inst.instance_id)}
+            "instance_map_id": int(inst.instance_id)}
 
 
 def categories_entry(names: Iterable[str], supercategory: str = "object") -> list[dict]:
@@ -69,7 +74,7 @@ def assemble(images: list[dict], annotations: list[dict], categories: list[dict]
     """Final COCO dict: images sorted by id, annotation ids 1..N in (image id, order) order."""
     images = sorted(images, key=lambda e: e["id"])
     order = {e["id"]: k for k, e in enumerate(images)}
-    anns = sorted(annotations, key=lambda a: (order[a["image_id"]], a.get("instance_id", 0),
+    anns = sorted(annotations, key=lambda a: (order[a["image_id"]], a.get("instance_map_id", 0),
                                               a.get("category_id", 0)))
     out_anns = []
     for k, a in enumerate(anns, start=1):

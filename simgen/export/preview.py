@@ -30,6 +30,11 @@ def ann_mask(seg, h: int, w: int) -> np.ndarray:
     return mu.decode(rle).astype(bool)
 
 
+def _colour_key(a: dict) -> int:
+    """Per-object colour index: its instance-map id (``instance_id`` in sets written before the rename), else id."""
+    return int(a.get("instance_map_id", a.get("instance_id", a["id"])))
+
+
 def draw_annotations(rgb: np.ndarray, anns: list[dict], cat_names: dict[int, str], alpha: float = 0.45,
                      thickness: int = 2) -> np.ndarray:
     """Masks (tinted), boxes and class names drawn on a copy of rgb (H, W, 3) uint8."""
@@ -38,12 +43,12 @@ def draw_annotations(rgb: np.ndarray, anns: list[dict], cat_names: dict[int, str
     img = rgb.astype(np.float32).copy()
     h, w = rgb.shape[:2]
     for a in anns:
-        col = np.array(palette(a["category_id"] * 7 + a.get("instance_id", a["id"])), np.float32)
+        col = np.array(palette(a["category_id"] * 7 + _colour_key(a)), np.float32)
         m = ann_mask(a["segmentation"], h, w)
         img[m] = img[m] * (1 - alpha) + col * alpha
     out = np.clip(img, 0, 255).astype(np.uint8)
     for a in anns:
-        col = palette(a["category_id"] * 7 + a.get("instance_id", a["id"]))
+        col = palette(a["category_id"] * 7 + _colour_key(a))
         x, y, bw, bh = a["bbox"]
         cv2.rectangle(out, (int(x), int(y)), (int(x + bw - 1), int(y + bh - 1)), col, thickness)
         label = cat_names.get(a["category_id"], str(a["category_id"]))

@@ -122,8 +122,8 @@ def test_defects_dataset_exports_categories_and_masks_inside_objects(compose_cfg
     api = COCO(str(tmp_path / "ds" / "annotations.json"))
     for a in api.loadAnns(api.getAnnIds(imgIds=[2])):
         if a["category_id"] in defect_ids:
-            parent = s.instance_ids == parent_instance_id(a["instance_id"])
-            d = [d for d, _ in s.extra_instances if d.instance_id == a["instance_id"]][0]
+            parent = s.instance_ids == parent_instance_id(a["instance_map_id"])
+            d = [d for d, _ in s.extra_instances if d.instance_id == a["instance_map_id"]][0]
             m = d.full_mask(240, 320)
             assert m.sum() == a["area"] and not (m & ~parent).any()
             assert (api.annToMask(a).astype(bool) & ~parent).sum() <= 0.1 * a["area"] + 4  # polygons ~ mask

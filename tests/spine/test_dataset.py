@@ -54,7 +54,7 @@ def test_layout_and_coco_rules(small_run):
         x, y, w, h = a["bbox"]
         assert x >= 0 and y >= 0 and x + w <= 320 and y + h <= 240
         assert isinstance(a["segmentation"], list) and all(len(p) >= 6 for p in a["segmentation"])
-        ids_by_image.setdefault(a["image_id"], []).append(a["instance_id"])
+        ids_by_image.setdefault(a["image_id"], []).append(a["instance_map_id"])
     assert all(len(v) == len(set(v)) for v in ids_by_image.values())
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 0 and man["counts"]["images"] == 6 and "pyrender" in man["versions"]
@@ -75,7 +75,7 @@ def test_masks_match_the_instance_map_and_depth(small_run):
     assert (img == s.rgb).all()
     for a in coco.loadAnns(coco.getAnnIds(imgIds=[3])):
         m = coco.annToMask(a).astype(bool)
-        truth = s.instance_ids == a["instance_id"]
+        truth = s.instance_ids == a["instance_map_id"]
         assert m.sum() == truth.sum() == a["area"]
         assert (m == truth).all() or (m & ~truth).sum() <= 0.02 * truth.sum()  # polygons fill holes
     depth_mm = cv2.imread(str(out / "depth" / "000003.png"), cv2.IMREAD_UNCHANGED)
