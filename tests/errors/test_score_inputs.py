@@ -174,6 +174,7 @@ def test_bad_score_input_fails_with_one_line(tmp_path, case, setup, extra, expec
 
 def test_valid_inputs_pass_the_checks(tmp_path):
     """The same tiny sets without the faults load (the table above fails for its fault, not for the fixture)."""
+    from simgen.errors import ScoreError
     from simgen.eval.data import load_coco
     from simgen.eval.schema import ScoreSettings
     from simgen.eval.score import load_inputs
@@ -185,8 +186,11 @@ def test_valid_inputs_pass_the_checks(tmp_path):
     assert sum(len(r[2]) for r in inputs.records["synthetic"]) == 4
     assert not (tmp_path / "o").exists()
     # width/height may be absent: filled from the file header
-    edit(tmp_path / "real", lambda c: [im.pop("width") for im in c["images"]])
+    edit(tmp_path / "real", lambda c: [(im.pop("width"), im.pop("height")) for im in c["images"]])
     assert load_coco(tmp_path / "real", "real").images[0]["width"] == 64
+    edit(tmp_path / "real", lambda c: c["images"][0].update(width=64))  # half a size is an error, not a guess
+    with pytest.raises(ScoreError, match="'height' is None, not a positive integer"):
+        load_coco(tmp_path / "real", "real")
 
 
 def test_limits_bound_counts_and_sizes(tmp_path):
