@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 
 def _scenes(cfg, indices):
     """[(index, Scene, raster rgb, raster seconds wall, raster seconds cpu)] for the given sample indices."""
-    from simgen.pipeline import Generator, sample_rng
+    from simgen.run.worker import Generator, sample_rng
 
     out = []
     with Generator(cfg) as g:
@@ -39,7 +39,7 @@ def _scenes(cfg, indices):
             scene = g.make_scene(i, sample_rng(cfg.seed, i))
             g.renderer.render(scene)  # warm
             t0, c0 = time.perf_counter(), time.process_time()
-            frame, _ = g.renderer.render(scene)
+            frame = g.renderer.render(scene)
             out.append((i, scene, frame.rgb, time.perf_counter() - t0, time.process_time() - c0))
         catalog = g.catalog
     return out, catalog

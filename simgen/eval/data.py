@@ -1,7 +1,8 @@
 """COCO folders for scoring: loading with clear errors, category matching by name, subsets.
 
 Pure Python/numpy (no torch). A COCO folder is ``<dir>/annotations.json`` plus images at
-``<dir>/images/<file_name>`` (falling back to ``<dir>/<file_name>``; an absolute ``file_name`` is used as is).
+``<dir>/images/<file_name>`` (falling back to ``<dir>/<file_name>``). ``file_name`` must resolve inside the
+folder: absolute and ``../`` paths are refused (:mod:`simgen.export.coco_input`).
 """
 
 from __future__ import annotations
@@ -52,24 +53,87 @@ class CocoSet:
         return len(self.images)
 
 
-def _resolve_image(root: Path, file_name: str) -> Path | None:
-    p = Path(file_name)
-    if p.is_absolute():
-        return p if p.is_file() else None
-    for cand in (root / "images" / file_name, root / file_name):
-        if cand.is_file():
-            return cand
-    return None
+@dataclass(frozen=True)
+class InputLimits:
+    """Bounds on a COCO folder given to ``simgen score`` (untrusted input: a huge or hostile file must fail with
+    a clear message, not exhaust memory). Defaults are far above any dataset scoring can use on one machine."""
+
+    # annotations.json size (bytes) read into memory
+    max_json_bytes: int = 1 << 30
+    max_images: int = 200_000
+    max_annotations: int = 5_000_000
+    # one image file (bytes) and its decoded size (pixels, and the longer side)
+    max_image_bytes: int = 256 << 20
+    max_image_pixels: int = 64_000_000
+    max_image_side: int = 16_384
 
 
-def load_coco(root: str | os.PathLike, role: str = "dataset", *, check_files: bool = True) -> CocoSet:
-    """Load and validate a COCO folder; raise ``ScoreError`` naming the problem and the fix.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
+
+
+def _size(n: float) -> str:
+    """``n`` bytes as text: 512 B, 3.2 KiB, 14 MiB, 1.0 GiB."""
+    for unit, k in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << k:
+            v = n / (1 << k)
+            return f"{v:.1f} {unit}" if v < 10 else f"{v:.0f} {unit}"
+    return f"{int(n)} B"
+
+
+def _image_header(path: Path, limits: InputLimits) -> tuple[int, int] | str:
+    """``(width, height)`` of a decodable image file, or why it is not one (a phrase).
+
+    Reads the header and, for PNG, checks every chunk's CRC (``PIL.Image.verify``) without decoding pixels, so
+    a truncated or corrupt file fails here, before any training; bounded by ``limits``.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        n_bytes = path.stat().st_size
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if n_bytes > limits.max_image_bytes:
+        return f"is {_size(n_bytes)}, more than the limit of {_size(limits.max_image_bytes)}"
+    if n_bytes == 0:
+        return "is empty (0 bytes)"
+    try:
+        with Image.open(path) as im:
+            fmt, (w, h) = im.format, im.size
+            if fmt not in IMAGE_FORMATS:
+                return f"is a {fmt} file; use one of {', '.join(IMAGE_FORMATS)}"
+            if w * h > limits.max_image_pixels or max(w, h) > limits.max_image_side:
+                return (f"is {w}x{h} pixels, more than the limit of {limits.max_image_pixels / 1e6:.0f} MP or "
+                        f"{limits.max_image_side} px a side")
+            im.verify()
+    except Image.DecompressionBombError:
+        return f"has more pixels than the limit of {limits.max_image_pixels / 1e6:.0f} MP (decompression bomb guard)"
+    except UnidentifiedImageError:
+        return "is not a readable image"
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        return f"is corrupt or truncated ({str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__})"
+    return int(w), int(h)
+
+
+def load_coco(root: str | os.PathLike, role: str = "dataset", *, check_files: bool = True,
+              require_annotations: bool = False, limits: InputLimits | None = None) -> CocoSet:
+    """Load and validate a COCO folder; raise ``ScoreError`` naming the file, the entry, the problem and the fix.
+
+    Checks (all before anything is trained or written): JSON size, types (integer ids, bbox four finite numbers),
+    unique ids, references, boxes non-negative and inside their image, every ``file_name`` a relative path that
+    resolves INSIDE ``root`` (``images/<file_name>`` or ``<file_name>``; absolute and ``../`` paths are refused),
+    every image file present, of bounded size and decodable (header + PNG CRCs), its size equal to the declared
+    ``width``/``height`` (filled in from the file when absent).
 
     Args:
         root: folder holding ``annotations.json`` (and ``images/``).
         role: what the set is used for ("synthetic", "real", "real train"): named in error messages.
-        check_files: check every image file exists.
+        check_files: resolve and check every image file (False: only the annotations).
+        require_annotations: refuse a set with zero annotations (a test set must have objects).
+        limits: bounds on sizes and counts (defaults: :class:`InputLimits`).
     """
+    from simgen.export.coco_input import CocoInputError, box_in_image, check_coco, resolve_dataset_file
+
+    lim = limits or InputLimits()
     root = Path(root).expanduser()
     what = f"{role} set {str(root)!r}"
     if not root.is_dir():
@@ -78,84 +142,72 @@ def load_coco(root: str | os.PathLike, role: str = "dataset", *, check_files: bo
     if not ann_path.is_file():
         raise ScoreError(f"{what}: no annotations.json in it; point to the folder that `simgen render` wrote "
                          "(or a COCO instances file named annotations.json)")
+    where = f"{role} set {str(ann_path)!r}"
+    size = ann_path.stat().st_size
+    if size > lim.max_json_bytes:
+        raise ScoreError(f"{where}: {_size(size)}, more than the limit of {_size(lim.max_json_bytes)}; score a "
+                         "subset")
     try:
         with open(ann_path, "rb") as f:
             coco = json.load(f)
     except json.JSONDecodeError as exc:
-        raise ScoreError(f"{what}: annotations.json is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                         f"{exc.msg}); re-export it, e.g. re-run `simgen render` into an empty folder") from None
+        raise ScoreError(f"{where}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); re-export "
+                         "it, e.g. re-run `simgen render` into an empty folder") from None
     except UnicodeDecodeError as exc:
-        raise ScoreError(f"{what}: annotations.json is not UTF-8 text ({exc}); re-export it") from None
-    if not isinstance(coco, dict):
-        raise ScoreError(f"{what}: annotations.json must hold a JSON object with images/annotations/categories")
-    for key in ("images", "categories"):
-        if not isinstance(coco.get(key), list):
-            raise ScoreError(f"{what}: annotations.json has no {key!r} list; it must be COCO instances format")
-    coco.setdefault("annotations", [])
-    if not isinstance(coco["annotations"], list):
-        raise ScoreError(f"{what}: 'annotations' must be a list")
-    coco.setdefault("info", {})
-    coco.setdefault("licenses", [])
-    if not coco["images"]:
-        raise ScoreError(f"{what}: annotations.json lists zero images; render or copy some images first")
-    if not coco["categories"]:
-        raise ScoreError(f"{what}: annotations.json lists zero categories; every COCO set needs its categories")
+        raise ScoreError(f"{where}: not UTF-8 text ({exc.reason}); re-export it") from None
+    except RecursionError:
+        raise ScoreError(f"{where}: JSON nested too deeply to be COCO; re-export it") from None
+    try:
+        check_coco(coco, require_size=False, require_annotations=require_annotations, max_images=lim.max_images,
+                   max_annotations=lim.max_annotations)
+    except CocoInputError as exc:
+        raise ScoreError(f"{where}: {exc}") from None
 
-    cat_ids = set()
-    for c in coco["categories"]:
-        if not isinstance(c, dict) or "id" not in c or "name" not in c:
-            raise ScoreError(f"{what}: every category needs 'id' and 'name' (got {c!r:.80})")
-        cat_ids.add(int(c["id"]))
     image_paths: dict[int, Path] = {}
     missing: list[str] = []
-    img_ids = set()
-    for im in coco["images"]:
-        if not isinstance(im, dict) or not {"id", "file_name"} <= im.keys():
-            raise ScoreError(f"{what}: every image needs 'id' and 'file_name' (got {im!r:.80})")
-        iid = int(im["id"])
-        if iid in img_ids:
-            raise ScoreError(f"{what}: image id {iid} appears twice; image ids must be unique")
-        img_ids.add(iid)
-        if check_files:
-            p = _resolve_image(root, str(im["file_name"]))
-            if p is None:
-                missing.append(str(im["file_name"]))
-            else:
-                image_paths[iid] = p
+    for k, im in enumerate(coco["images"]):
+        iid = im["id"]
+        if not check_files:
+            image_paths[iid] = root / "images" / im["file_name"]
+            continue
+        try:
+            p = resolve_dataset_file(root, im["file_name"])
+        except CocoInputError as exc:
+            raise ScoreError(f"{where}: images[{k}] (id {iid}): {exc}; keep the images inside the dataset folder "
+                             "and give file_name relative to it") from None
+        if p is None:
+            missing.append(im["file_name"])
         else:
-            image_paths[iid] = root / "images" / str(im["file_name"])
+            image_paths[iid] = p
     if missing:
         raise ScoreError(f"{what}: {len(missing)} of {len(coco['images'])} image files are missing (first: "
                          f"{', '.join(missing[:3])}; looked in {root / 'images'} and {root}); copy the images "
                          "or fix file_name")
-    for im in coco["images"]:
-        if "width" not in im or "height" not in im:
-            # Fill in from the file (rarely needed; simgen and most exporters write them).
-            import cv2
-
-            img = cv2.imread(str(image_paths[int(im["id"])]), cv2.IMREAD_UNCHANGED)
-            if img is None:
-                raise ScoreError(f"{what}: cannot read image {im['file_name']!r}; replace the file")
-            im["height"], im["width"] = int(img.shape[0]), int(img.shape[1])
-
-    anns_by_image: dict[int, list[dict]] = {i: [] for i in img_ids}
+    if check_files:
+        for k, im in enumerate(coco["images"]):
+            head = _image_header(image_paths[im["id"]], lim)
+            if isinstance(head, str):
+                raise ScoreError(f"{where}: images[{k}] (id {im['id']}): file {im['file_name']!r} {head}; replace "
+                                 "the file or drop the entry")
+            if "width" not in im or "height" not in im:
+                im["width"], im["height"] = head
+            elif head != (im["width"], im["height"]):
+                raise ScoreError(f"{where}: images[{k}] (id {im['id']}): declares {im['width']}x{im['height']} "
+                                 f"but the file {im['file_name']!r} is {head[0]}x{head[1]}; fix width/height (the "
+                                 "boxes are in the file's pixels)")
+    sizes = {im["id"]: (im.get("width"), im.get("height")) for im in coco["images"]}
+    anns_by_image: dict[int, list[dict]] = {i: [] for i in sizes}
     bad = 0
     for k, a in enumerate(coco["annotations"]):
-        if not isinstance(a, dict) or not {"image_id", "category_id", "bbox"} <= a.keys():
-            raise ScoreError(f"{what}: annotation #{k} needs image_id, category_id and bbox")
-        if int(a["image_id"]) not in img_ids:
-            raise ScoreError(f"{what}: annotation {a.get('id', k)} refers to unknown image id {a['image_id']}")
-        if int(a["category_id"]) not in cat_ids:
-            raise ScoreError(f"{what}: annotation {a.get('id', k)} has unknown category id {a['category_id']}")
-        bbox = a["bbox"]
-        if not (isinstance(bbox, (list, tuple)) and len(bbox) == 4):
-            raise ScoreError(f"{what}: annotation {a.get('id', k)} bbox must be [x, y, w, h] (got {bbox!r})")
-        a.setdefault("id", k + 1)
-        a.setdefault("iscrowd", 0)
-        a.setdefault("area", float(bbox[2]) * float(bbox[3]))
-        if not (bbox[2] > 0 and bbox[3] > 0):
+        w, h = sizes[a["image_id"]]
+        if w is not None and h is not None:
+            try:
+                box_in_image(a["bbox"], w, h, f"annotations[{k}] (id {a['id']})")
+            except CocoInputError as exc:
+                raise ScoreError(f"{where}: {exc}") from None
+        if not (a["bbox"][2] > 0 and a["bbox"][3] > 0):
             bad += 1
-        anns_by_image[int(a["image_id"])].append(a)
+        anns_by_image[a["image_id"]].append(a)
     if bad:
         log.warning("%s: %d annotations have an empty bbox (w or h <= 0); they are ignored for training", what, bad)
     n_empty = sum(1 for v in anns_by_image.values() if not v)
@@ -255,8 +307,8 @@ def training_targets(ds: CocoSet, to_label: dict[int, int], *, min_visibility: f
 def subset_coco(src: str | os.PathLike, dst: str | os.PathLike, keep: Callable[[dict], bool]) -> Path:
     """Write a COCO folder at ``dst`` holding the images of ``src`` for which ``keep(image_record)`` is true.
 
-    Images are not copied: ``dst/images`` is a symlink to the source's image folder (or file_name is made
-    absolute when the source keeps images beside annotations.json). Returns ``dst``.
+    Images are not copied: ``dst/images`` is a symlink to the source's image folder (or to the source folder
+    when it keeps its images beside annotations.json). Returns ``dst``.
     """
     src, dst = Path(src), Path(dst)
     ds = load_coco(src, "source")
@@ -265,13 +317,13 @@ def subset_coco(src: str | os.PathLike, dst: str | os.PathLike, keep: Callable[[
     coco = dict(ds.coco)
     coco["annotations"] = [a for a in ds.annotations if int(a["image_id"]) in ids]
     dst.mkdir(parents=True, exist_ok=True)
-    if (src / "images").is_dir():
-        link = dst / "images"
-        if not link.exists():
-            link.symlink_to((src / "images").resolve(), target_is_directory=True)
-        coco["images"] = images
-    else:
-        coco["images"] = [dict(im, file_name=str(ds.image_paths[int(im["id"])].resolve())) for im in images]
+    # dst/images -> the source's images/ (or the source folder when its images sit beside annotations.json):
+    # file_name stays relative and resolves inside dst (see simgen.export.coco_input)
+    link = dst / "images"
+    if not link.exists():
+        target = src / "images" if (src / "images").is_dir() else src
+        link.symlink_to(target.resolve(), target_is_directory=True)
+    coco["images"] = images
     tmp = dst / "annotations.json.tmp"
     tmp.write_text(json.dumps(coco))
     tmp.replace(dst / "annotations.json")

@@ -43,6 +43,9 @@ class DetectorSpec:
     fpn_channels: int = 128
     score_threshold: float = 0.01
     max_detections: int = 100
+    # faster_rcnn: proposals kept after the RPN's NMS (torchvision's defaults)
+    rpn_proposals_train: int = 2000
+    rpn_proposals_test: int = 1000
 
 
 def freeze_batchnorm(module: nn.Module) -> nn.Module:
@@ -169,7 +172,8 @@ def _efficientnet_detector(spec: DetectorSpec) -> nn.Module:
         roi_pool = MultiScaleRoIAlign(["0", "1", "2"], output_size=7, sampling_ratio=2)
         return FasterRCNN(backbone, num_classes=n, rpn_anchor_generator=anchors, box_roi_pool=roi_pool,
                           box_score_thresh=spec.score_threshold, box_detections_per_img=spec.max_detections,
-                          box_batch_size_per_image=128, **common)
+                          box_batch_size_per_image=128, rpn_post_nms_top_n_train=spec.rpn_proposals_train,
+                          rpn_post_nms_top_n_test=spec.rpn_proposals_test, **common)
     if spec.detector in ("retinanet", "fcos"):
         backbone = BackboneWithFPN(body, body.OUT_CHANNELS, ch, LastLevelP6P7(ch, ch))  # strides 8..128
         if spec.detector == "retinanet":
@@ -243,6 +247,9 @@ def _torchvision_detector(spec: DetectorSpec) -> nn.Module:
     kwargs: dict = {"trainable_backbone_layers": spec.trainable_backbone_layers}
     if spec.detector != "ssdlite":
         kwargs.update(min_size=spec.min_size, max_size=spec.max_size)
+        if spec.detector == "faster_rcnn":
+            kwargs.update(rpn_post_nms_top_n_train=spec.rpn_proposals_train,
+                          rpn_post_nms_top_n_test=spec.rpn_proposals_test)
         thresh_key = "box_score_thresh" if spec.detector == "faster_rcnn" else "score_thresh"
         det_key = "box_detections_per_img" if spec.detector == "faster_rcnn" else "detections_per_img"
         kwargs.update({thresh_key: spec.score_threshold, det_key: spec.max_detections})

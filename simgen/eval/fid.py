@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Protocol, Sequence
 
 import numpy as np
-import scipy.linalg
 import torch
 import torch.nn.functional as F
 
@@ -73,7 +72,8 @@ class InceptionV3Features:
 
     @torch.inference_mode()
     def __call__(self, batch: torch.Tensor) -> np.ndarray:
-        f = self.model(batch.to(self.device))
+        # channels_last: ~10-15% less CPU time for the same features (max abs difference ~1e-5 of ~0.2)
+        f = self.model(batch.to(self.device).contiguous(memory_format=torch.channels_last))
         if f.ndim > 2:
             f = f.flatten(2).mean(-1)
         return f.double().cpu().numpy()
@@ -147,25 +147,35 @@ def extract_features(images: Iterable[np.ndarray], extractor: FeatureExtractor, 
     return np.concatenate(feats, 0)
 
 
+def _centred_factor(x: np.ndarray) -> np.ndarray:
+    """A ``(k, D)`` matrix ``R`` with ``R.T @ R == (x - mean).T @ (x - mean)`` and ``k = min(N, D)``."""
+    c = x - x.mean(0)
+    if c.shape[0] <= c.shape[1]:
+        return c
+    return np.linalg.qr(c, mode="r")
+
+
 def fid_from_features(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to feature sets ``a (N, D)`` and ``b (M, D)``."""
+    """Fréchet distance between Gaussians fitted to feature sets ``a (N, D)`` and ``b (M, D)``.
+
+    ``|mu_a - mu_b|² + Tr(S_a) + Tr(S_b) - 2 Tr((S_a S_b)^½)`` with the sample covariances (``np.cov``). The
+    last trace is computed exactly and cheaply without a D x D matrix square root: with centred features
+    ``A`` and ``B``, ``S_a S_b`` has the eigenvalues of ``(A Bᵀ)(A Bᵀ)ᵀ / ((N-1)(M-1))``, so
+    ``Tr((S_a S_b)^½)`` is the sum of the singular values of ``A Bᵀ`` (via QR factors when N or M > D) over
+    ``sqrt((N-1)(M-1))``. This equals ``scipy.linalg.sqrtm`` where that is accurate (N > D; checked in the tests)
+    and stays exact where it is not (N < D, where sqrtm of the singular product needs an eps fudge), at a
+    fraction of the cost (2048-d: ~0.1 s instead of ~1 min CPU for sqrtm).
+    """
     if len(a) < 2 or len(b) < 2:
         return float("nan")
-    mu1, mu2 = a.mean(0), b.mean(0)
-    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    diff = mu1 - mu2
-    import warnings
-
-    with warnings.catch_warnings():  # singular covariances are the norm when N < D; the result is still used
-        warnings.simplefilter("ignore")
-        covmean = scipy.linalg.sqrtm(s1 @ s2)
-    if not np.isfinite(covmean).all():
-        eps = 1e-6 * np.eye(s1.shape[0])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            covmean = scipy.linalg.sqrtm((s1 + eps) @ (s2 + eps))
-    covmean = np.real(covmean)
-    return float(max(0.0, diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean)))
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    diff = a.mean(0) - b.mean(0)
+    ra, rb = _centred_factor(a), _centred_factor(b)
+    tr_a = float(np.sum(ra * ra)) / (len(a) - 1)
+    tr_b = float(np.sum(rb * rb)) / (len(b) - 1)
+    sv = np.linalg.svd(ra @ rb.T, compute_uv=False)
+    tr_covmean = float(sv.sum()) / np.sqrt((len(a) - 1) * (len(b) - 1))
+    return float(max(0.0, diff @ diff + tr_a + tr_b - 2.0 * tr_covmean))
 
 
 def kid_from_features(a: np.ndarray, b: np.ndarray, *, n_subsets: int, subset_size: int,

@@ -54,6 +54,20 @@ def markdown(report: dict) -> str:
         f"Synthetic `{r.get('synthetic_dir')}` -> real `{r.get('real_dir')}`"
         + (f" (real train `{r['real_train_dir']}`)" if r.get("real_train_dir") else ""),
         "",
+    ]
+    if r.get("detector_trained") is False:
+        lines += [
+            "## No detector was trained",
+            "",
+            "This report (`score.detector=none`, e.g. `score=fid_only`) measures only how far the synthetic images "
+            "are from the real photos (FID/KID) and where the synthetic boxes, positions, classes and brightness "
+            "miss the real ones (coverage). **It has no mAP**: run `simgen score` with the default preset for a "
+            f"detector score. Synthetic images: {r.get('n_synthetic_images')}; real images: "
+            f"{r.get('n_test_images')} ({r.get('n_test_objects')} objects).",
+            "",
+        ]
+        return "\n".join(lines + _distance_and_coverage(r))
+    lines += [
         "## Detection on real images (pycocotools, bbox)",
         "",
         "| mAP@[.5:.95] | AP50 | AP75 | AP small | AP medium | AP large |",
@@ -76,6 +90,13 @@ def markdown(report: dict) -> str:
         f"Training images: {', '.join(f'{k} {v}' for k, v in (r.get('n_train_images') or {}).items())}; real test images: {r.get('n_test_images')}.",
         "",
     ]
+    lines += _distance_and_coverage(r)
+    return "\n".join(lines)
+
+
+def _distance_and_coverage(r: dict) -> list[str]:
+    """The FID/KID, coverage, plots, timing and warnings sections of report.md."""
+    lines: list[str] = []
     fi = r.get("fid_info")
     if fi:
         head = fi.get("headline", "kid")
@@ -115,7 +136,13 @@ def markdown(report: dict) -> str:
             lines += [f"![{Path(p).stem}]({p})", ""]
     if r.get("warnings"):
         lines += ["## Warnings", ""] + [f"- {w}" for w in r["warnings"]] + [""]
-    return "\n".join(lines)
+    timing = r.get("timing") or {}
+    if timing:
+        lines += ["## Time per phase", "", "CPU = all threads of the scoring process (`time.process_time`).", "",
+                  "| phase | wall s | CPU s |", "|---|---|---|"]
+        lines += [f"| {k} | {v.get('wall_s', 0):.1f} | {v.get('cpu_s', 0):.1f} |" for k, v in timing.items()]
+        lines.append("")
+    return lines
 
 
 def write_report(output_dir: Path, report: dict) -> tuple[Path, Path]:

@@ -68,7 +68,8 @@ class FidSettings:
 class ScoreSettings:
     """The ``score:`` node: detector, training, evaluation and FID settings."""
 
-    # Detector architecture: faster_rcnn, retinanet, fcos or ssdlite.
+    # Detector architecture: faster_rcnn, retinanet, fcos or ssdlite; none = train no detector (FID/KID and
+    # coverage only, as the score=fid_only preset does; the report then has no mAP).
     detector: str = "faster_rcnn"
     # Backbone: efficientnet_lite0 (FPN over strides 8/16/32; offline ImageNet weights), resnet50 or
     # mobilenet_v3_large (torchvision's builders).
@@ -116,6 +117,11 @@ class ScoreSettings:
     # Evaluation: keep detections above this score, at most max_detections per image.
     score_threshold: float = 0.01
     max_detections: int = 100
+    # faster_rcnn: region proposals kept after the RPN's NMS per image, in training and at test time
+    # (torchvision's defaults 2000/1000). At test time the box head runs on every proposal: on CPU it dominates
+    # inference (1000 proposals ~3x the time of 100).
+    rpn_proposals_train: int = 2000
+    rpn_proposals_test: int = 1000
     # Log (and show on the bar) every this many iterations.
     log_every: int = 20
     fid: FidSettings = field(default_factory=FidSettings)
@@ -137,7 +143,7 @@ class ScoreSettings:
             if value not in allowed:
                 raise ScoreError(f"score.{key}={value!r} is not one of {', '.join(allowed)}; set one of them")
 
-        choice("detector", self.detector, DETECTORS)
+        choice("detector", self.detector, DETECTORS + ("none",))
         choice("backbone", self.backbone, BACKBONES)
         choice("protocol", self.protocol, PROTOCOLS)
         choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
@@ -145,7 +151,8 @@ class ScoreSettings:
         choice("fid.resize", self.fid.resize, RESIZE_METHODS)
         positive = {"iterations": self.iterations, "batch_size": self.batch_size, "lr": self.lr,
                     "image_size": self.image_size, "fid.n": self.fid.n, "fid.batch_size": self.fid.batch_size,
-                    "fpn_channels": self.fpn_channels, "log_every": self.log_every}
+                    "fpn_channels": self.fpn_channels, "log_every": self.log_every,
+                    "rpn_proposals_train": self.rpn_proposals_train, "rpn_proposals_test": self.rpn_proposals_test}
         for key, value in positive.items():
             if not value > 0:
                 raise ScoreError(f"score.{key}={value} must be > 0")

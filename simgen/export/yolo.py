@@ -21,6 +21,7 @@ from typing import Iterable, Optional
 
 from simgen.errors import OutputError
 from simgen.export import atomic
+from simgen.export.coco_input import CocoInputError, check_coco, resolve_dataset_file
 
 DECIMALS = 6
 
@@ -102,37 +103,62 @@ def _place(src: Path, dst: Path, link: str) -> None:
     os.replace(tmp, dst)
 
 
-def write_yolo(coco: dict, coco_dir: Path, out_dir: Path, *, val_fraction: float = 0.0, link: str = "hardlink",
-               names: Optional[list[str]] = None) -> dict:
-    """Write ``coco`` (whose images live under ``coco_dir``) in the YOLO layout into ``out_dir``.
+def plan_sources(coco: dict, coco_dir: Path, source: Optional[str | Path] = None) -> dict[int, Path]:
+    """Check ``coco`` and resolve every image's source file INSIDE ``coco_dir``; nothing is written.
 
-    Idempotent (every file written atomically; a rerun rewrites the same bytes). Returns counts.
+    Returns ``{image id: real path of the source}``. Raises ``OutputError`` (one line: the entry, the problem,
+    the fix) for invalid COCO, a ``file_name`` that is absolute, has ``..`` or escapes ``coco_dir`` through a
+    symlink (it would hard-link a file from outside the dataset into the export), a missing image, or two
+    images with the same file stem. ``source`` names the COCO file in messages (default: ``coco_dir``).
     """
-
-    coco_dir, out_dir = Path(coco_dir), Path(out_dir)
-    names = names or class_names(coco)
-    lines = label_lines(coco)
-    split = split_images([e["id"] for e in coco["images"]], val_fraction)
+    what = f"COCO file {source}" if source is not None else f"COCO file of {coco_dir}"
+    try:
+        check_coco(coco, require_size=True)
+    except CocoInputError as exc:
+        raise OutputError(f"{what}: {exc}") from None
+    sources: dict[int, Path] = {}
     stems: dict[str, int] = {}
-    for e in coco["images"]:
-        sub = split[e["id"]]
-        src = coco_dir / e["file_name"]
-        if not src.is_file():  # simgen's file_name is relative to images/
-            src = coco_dir / "images" / e["file_name"]
-        if not src.is_file():
-            raise OutputError(f"image {e['file_name']} of the COCO set is missing under {coco_dir}; "
-                              f"check the dataset folder")
+    for k, e in enumerate(coco["images"]):
+        where = f"images[{k}] (id {e['id']})"
+        try:
+            src = resolve_dataset_file(coco_dir, e["file_name"])
+        except CocoInputError as exc:
+            raise OutputError(f"{what}: {where}: {exc}; file_name must name an image inside the "
+                              "dataset folder (relative to it or to its images/), nothing is exported") from None
+        if src is None:
+            raise OutputError(f"image {e['file_name']} of the COCO set is missing under {coco_dir} (looked in "
+                              f"images/ and the folder itself); check the dataset folder")
         stem = Path(e["file_name"]).stem
         if stem in stems:  # ultralytics pairs images and labels by stem
-
             raise OutputError(f"two images share the file stem {stem!r} (ids {stems[stem]}, {e['id']}); "
                               f"YOLO label files need unique image names")
         stems[stem] = e["id"]
+        sources[e["id"]] = src
+    return sources
+
+
+def write_yolo(coco: dict, coco_dir: Path, out_dir: Path, *, val_fraction: float = 0.0, link: str = "hardlink",
+               names: Optional[list[str]] = None, source: Optional[str | Path] = None) -> dict:
+    """Write ``coco`` (whose images live under ``coco_dir``) in the YOLO layout into ``out_dir``.
+
+    Every entry is checked and every source resolved inside ``coco_dir`` first (:func:`plan_sources`), so a bad
+    file fails before anything is written or linked. Idempotent (every file written atomically; a rerun
+    rewrites the same bytes). ``source`` names the COCO file in error messages. Returns counts.
+    """
+
+    coco_dir, out_dir = Path(coco_dir), Path(out_dir)
+    sources = plan_sources(coco, coco_dir, source)
+    names = names or class_names(coco)
+    lines = label_lines(coco)
+    split = split_images([e["id"] for e in coco["images"]], val_fraction)
+    for e in coco["images"]:
+        sub = split[e["id"]]
+        stem = Path(e["file_name"]).stem
         img_dst = out_dir / "images" / sub / Path(e["file_name"]).name
         lab_dst = out_dir / "labels" / sub / f"{stem}.txt"
         img_dst.parent.mkdir(parents=True, exist_ok=True)
         lab_dst.parent.mkdir(parents=True, exist_ok=True)
-        _place(src, img_dst, link)
+        _place(sources[e["id"]], img_dst, link)
         atomic.write_bytes(lab_dst, "".join(f"{ln}\n" for ln in lines[e["id"]]).encode())
     has_val = "val" in split.values()
     atomic.write_bytes(out_dir / "data.yaml", data_yaml(names, has_val).encode())
@@ -149,7 +175,8 @@ def coco_to_yolo(coco_dir: str | Path, out_dir: str | Path, *, annotations: Opti
 
     coco_dir = Path(coco_dir)
     ann = Path(annotations) if annotations else coco_dir / "annotations.json"
-    return write_yolo(json.loads(ann.read_text()), coco_dir, Path(out_dir), val_fraction=val_fraction, link=link)
+    return write_yolo(json.loads(ann.read_text()), coco_dir, Path(out_dir), val_fraction=val_fraction, link=link,
+                      source=ann)
 
 
 def read_yolo(out_dir: Path) -> tuple[list[str], dict[str, list[tuple[int, float, float, float, float]]]]:

@@ -50,7 +50,7 @@ FRAME_FRACTION = (0.6, 0.25)
 # drop area: objects' footprints (largest extent squared x expected count) cover this fraction of it
 PLACEMENT_COVERAGE = 0.3
 PLACEMENT_VIEW = 0.8
-# physics sets every body's mass to DENSITY x convex hull volume (simgen/physics/settle.py; a test keeps these equal)
+# physics sets every body's mass to DENSITY x convex hull volume (simgen/physics/pybullet.py; a test keeps these equal)
 DENSITY = 500.0
 MIN_MASS = 0.005
 

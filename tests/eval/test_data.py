@@ -47,7 +47,7 @@ def test_bad_references(toy_coco):
     coco = json.loads((root / "annotations.json").read_text())
     coco["annotations"][0]["category_id"] = 99
     (root / "annotations.json").write_text(json.dumps(coco))
-    with pytest.raises(ScoreError, match="unknown category id 99"):
+    with pytest.raises(ScoreError, match="category_id 99 is not in categories"):
         load_coco(root, "real")
 
 

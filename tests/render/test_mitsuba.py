@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("mitsuba")
 
 from simgen.errors import AssetError, ConfigError, RenderError, SimgenError  # noqa: E402
-from simgen.randomize.geometry import look_at_cv, pose  # noqa: E402
+from simgen.core.geometry import look_at_cv, pose  # noqa: E402
 from simgen.render.mitsuba import MitsubaColourRenderer  # noqa: E402
 from simgen.render.mitsuba import convert  # noqa: E402
 from simgen.scene.catalog import AssetCatalog, MeshData  # noqa: E402
@@ -68,12 +68,12 @@ def mr(catalog):
 @pytest.mark.gl
 def test_silhouettes_agree_with_pyrender(catalog, mr):
     """Objects alone (no table), both renderers: the path tracer's coverage (alpha) against the raster id pass."""
-    from simgen.render.pyrender_backend import PyrenderRenderer
+    from simgen.render.pyrender.backend import PyrenderRenderer
 
     scene = _scene(catalog, env=False)
     with PyrenderRenderer(W, H) as pr:
         pr.prepare(catalog, {k: 3 for k in catalog.object_keys}, {"__surface__": 1})
-        frame, _ = pr.render(scene)
+        frame = pr.render(scene)
     raster = frame.instance_ids > 0
     traced = mr.render_layers(scene, seed=3)["alpha"] >= 0.5
     inter, union = np.logical_and(raster, traced).sum(), np.logical_or(raster, traced).sum()
