@@ -23,7 +23,7 @@ import numpy as np
 from simgen.core.geometry import matrix_to_quat_xyzw, pose, quat_xyzw_to_matrix
 from simgen.scene.catalog import AssetCatalog
 from simgen.scene.model import ObjectInstance, Scene
-from simgen.scene.spec import PhysicsSpec, SceneSpec
+from simgen.scene.spec import DENSITY, MIN_MASS, PhysicsSpec, SceneSpec
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,6 @@ def simplify_hull(points: np.ndarray, max_vertices: int = HULL_MAX_VERTICES,
         return pts
 
 
-# bodies weigh DENSITY x hull volume (kg/m^3; the YCB objects average ~500: a cracker box 200, a soup can 870)
-DENSITY = 500.0
-MIN_MASS = 0.005  # kg
 
 
 def hull_volume(points: np.ndarray) -> float:

@@ -31,6 +31,7 @@ from typing import Any, Optional
 import numpy as np
 
 from simgen.errors import AssetError, ConfigError
+from simgen.scene.spec import DENSITY, MIN_MASS, CameraSpec, scene_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,6 @@ FRAME_FRACTION = (0.6, 0.25)
 # drop area: objects' footprints (largest extent squared x expected count) cover this fraction of it
 PLACEMENT_COVERAGE = 0.3
 PLACEMENT_VIEW = 0.8
-# physics sets every body's mass to DENSITY x convex hull volume (simgen/physics/pybullet.py; a test keeps these equal)
-DENSITY = 500.0
-MIN_MASS = 0.005
 
 # file stems and folder names that say nothing about the object
 GENERIC_STEMS = {"textured_simple", "textured", "nontextured", "model", "mesh", "scene", "object", "untitled",
@@ -314,8 +312,6 @@ def build_scene(root: Path, *, units: str = "auto", name: Optional[str] = None, 
     ``units``: "auto" or a key of :data:`UNITS`; camera intrinsics default to the scene schema's (principal point
     at the image centre).
     """
-    from simgen.scene.spec import CameraSpec, scene_from_dict
-
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise AssetError(f"mesh folder {root} does not exist or is not a folder; pass the folder holding the meshes")

@@ -107,6 +107,12 @@ class PlacementSpec:
     upright_probability: float = 0.0
 
 
+# bodies weigh DENSITY x their collision volume (kg/m^3; the YCB objects average ~500: a cracker box 200, a soup can
+# 870), at least MIN_MASS kg; physics (simgen/physics) and new-scene's mass notes both use these
+DENSITY = 500.0
+MIN_MASS = 0.005
+
+
 @dataclass
 class PhysicsSpec:
     max_steps: int = 300

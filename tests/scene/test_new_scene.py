@@ -161,11 +161,12 @@ def test_same_folder_gives_byte_identical_yaml_that_loads_back(bop_dir, tmp_path
     assert f"assets.root={bop_dir.resolve()}" in a and "millimetres" in a
 
 
-def test_density_matches_physics():
-    from simgen.physics import settle
-    from simgen.scene import new_scene
+def test_density_is_the_one_physics_uses():
+    from simgen.physics import pybullet
+    from simgen.scene import new_scene, spec
 
-    assert new_scene.DENSITY == settle.DENSITY and new_scene.MIN_MASS == settle.MIN_MASS
+    assert new_scene.DENSITY is spec.DENSITY and pybullet.DENSITY is spec.DENSITY
+    assert new_scene.MIN_MASS is spec.MIN_MASS and pybullet.MIN_MASS is spec.MIN_MASS
 
 
 # ---------------------------------------------------------------------- the command
