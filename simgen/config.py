@@ -17,6 +17,10 @@ from simgen.render import BACKENDS, config_class
 class AssetsConfig:
     # Folder that scene mesh/texture paths are relative to; null = simgen's built-in assets/ folder.
     root: Optional[str] = None
+    # Folder of photographic material: surfaces/ (JPEG/PNG colour photos) and panoramas/ (equirectangular .hdr),
+    # e.g. ../shared/textures. The moderate and strong presets then draw the table, walls and clutter from the
+    # photos and put the scene inside the panoramas (which also light it); null = procedural textures only.
+    textures: Optional[str] = None
 
 
 @dataclass

@@ -9,11 +9,25 @@ from typing import Any
 _done = False
 
 
+def subdir(root, name: str):
+    """``${simgen_subdir:${assets.textures},surfaces}``: ``root/name``, or null when ``root`` is null/empty."""
+    if root in (None, "", "None", "null"):
+        return None
+    from pathlib import Path
+
+    return str(Path(str(root)).expanduser() / str(name))
+
+
 def register_all() -> None:
-    """Register ``render_schema``, ``score_schema`` and ``experiment_schema`` (idempotent)."""
+    """Register ``render_schema``, ``score_schema`` and ``experiment_schema`` and the config resolvers
+    (idempotent)."""
     global _done
     if _done:
         return
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("simgen_subdir"):
+        OmegaConf.register_new_resolver("simgen_subdir", subdir)
     from hydra.core.config_store import ConfigStore
 
     from simgen.config import RenderAppConfig

@@ -51,16 +51,19 @@ def register_configs() -> None:
     store("gallery_schema", GalleryAppConfig)
 
 
-def load_preset(family: str, preset: str):
-    """The family's dataclass filled from ``conf/randomization/<family>/<preset>.yaml``."""
+def load_preset(family: str, preset: str, textures: Optional[str] = None):
+    """The family's dataclass filled from ``conf/randomization/<family>/<preset>.yaml`` (``${assets.textures}`` in it
+    resolved to ``textures``)."""
+    from simgen.cli.configs import register_all
     from simgen.errors import ConfigError
-    from simgen.randomize.schema import RandomizationConfig
 
+    register_all()  # the presets' resolvers
     path = conf_dir() / "randomization" / family / f"{preset}.yaml"
     if not path.is_file():
         raise ConfigError(f"no preset {preset!r} for randomization family {family!r} ({path})")
-    schema = OmegaConf.structured(type(getattr(RandomizationConfig(), family)))
-    return OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.load(path)))
+    root = OmegaConf.create({"assets": {"textures": textures}})
+    root.node = OmegaConf.merge(OmegaConf.structured(FAMILY_TYPES[family].Config), OmegaConf.load(path))
+    return OmegaConf.to_object(root.node)
 
 
 def make_backdrops(folder: Path, n: int = 6, size: tuple[int, int] = (480, 360)) -> Path:
@@ -106,7 +109,7 @@ def _render_row(cfg, family: str, preset: str, scene: str, image_dir: Optional[s
     rc.assets.root = cfg.assets.root
     rand = RandomizationConfig()
     if preset != "off":
-        fam = load_preset(family, preset)
+        fam = load_preset(family, preset, cfg.assets.textures)
         if family == "background" and image_dir:
             fam.image_dir = image_dir
         setattr(rand, family, fam)

@@ -18,6 +18,8 @@ class Frame:
     rgb: np.ndarray
     depth: np.ndarray
     instance_ids: np.ndarray
+    # True when the renderer drew the scene's panorama itself (path tracing); a raster frame shows bg_color there
+    environment_drawn: bool = False
 
 
 def encode_ids(instance_id: int) -> tuple[int, int, int]:

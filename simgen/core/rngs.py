@@ -33,3 +33,17 @@ def family_rng(rng: np.random.Generator, stream_id: int, stage: str) -> np.rando
         entropy = int.from_bytes(hashlib.sha256(blob).digest()[:16], "little")
         child = np.random.SeedSequence(entropy=entropy, spawn_key=key)
     return np.random.Generator(np.random.PCG64(child))
+
+
+RENDER_KEY = 0x72_6E_64_72  # "rndr"
+
+
+def render_seed(rng: np.random.Generator) -> int:
+    """The seed of a stochastic renderer (path tracing) for the sample whose generator is ``rng``, derived from its
+    SeedSequence like :func:`family_rng` (never draws from ``rng``): a 32-bit integer."""
+    ss = getattr(rng.bit_generator, "seed_seq", None)
+    if not isinstance(ss, np.random.SeedSequence):
+        return int(family_rng(rng, RENDER_KEY, "after_render").integers(1 << 32))
+    child = np.random.SeedSequence(entropy=ss.entropy, spawn_key=tuple(ss.spawn_key) + (RENDER_KEY,),
+                                   pool_size=ss.pool_size)
+    return int(child.generate_state(1, np.uint32)[0])

@@ -27,6 +27,8 @@ class Backend:
 BACKENDS: dict[str, Backend] = {
     "pyrender": Backend("pyrender", "simgen.render.pyrender.config:PyrenderConfig",
                         "simgen.render.pyrender.backend:PyrenderRenderer"),
+    "mitsuba": Backend("mitsuba", "simgen.render.mitsuba.config:MitsubaConfig",
+                       "simgen.render.mitsuba.backend:MitsubaRenderer"),
 }
 for _name, _target in entry_point_specs("simgen.renderers"):
     BACKENDS.setdefault(_name, Backend(_name, _target + ".Config", _target))

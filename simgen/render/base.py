@@ -17,7 +17,10 @@ from simgen.scene.model import Camera, Scene
 
 @runtime_checkable
 class Renderer(Protocol):
-    """``with Backend.from_config(render_cfg, width, height) as r: r.prepare(...); frame = r.render(scene)``."""
+    """``with Backend.from_config(render_cfg, width, height) as r: r.prepare(...); frame = r.render(scene)``.
+
+    A backend class also has ``Config`` (its ``render.<name>`` dataclass), ``check_config(render_cfg)``,
+    ``probe(render_cfg) -> limits`` and ``worker_env(threads) -> env`` (see the pyrender backend)."""
 
     def prepare(self, catalog: AssetCatalog, pool_sizes: dict[str, int], env_counts: dict[str, int]) -> None:
         """Upload every mesh once: ``pool_sizes[key]`` instances of each object kind, ``env_counts[key]`` of each

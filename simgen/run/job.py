@@ -62,7 +62,7 @@ def validate_job(cfg: RenderAppConfig) -> None:
         raise ConfigError(f"export.png_filter must be one of {', '.join(atomic.PNG_FILTERS)}, got "
                           f"{cfg.export.png_filter!r}; e.g. export.png_filter=avg")
     backend = renderer_class(cfg.render.backend)
-    backend.check_config(getattr(cfg.render, cfg.render.backend))
+    backend.check_config(cfg.render)
     simulator_class(cfg.physics.backend)
     if cfg.render.max_texture_size < 16:
         raise ConfigError(f"render.max_texture_size must be >= 16, got {cfg.render.max_texture_size}; e.g. render.max_texture_size=1024")
@@ -80,7 +80,7 @@ def check_render_limits(cfg: RenderAppConfig, spec) -> None:
     """Start the renderer's platform once (RenderError with the fix if it cannot) and check the image size
     against its limits."""
     rc = cfg.render
-    limits = renderer_class(rc.backend).probe(getattr(rc, rc.backend)) or {}
+    limits = renderer_class(rc.backend).probe(rc) or {}
     w, h = output_size(cfg, spec)
     biggest = limits.get("max_size")
     if biggest and max(w, h) > biggest:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from simgen.config import RenderAppConfig
+from simgen.core.rngs import render_seed
 from simgen.errors import ConfigError
 from simgen.labels.amodal import label_frame
 from simgen.labels.extract import Instance
@@ -97,7 +98,7 @@ class Generator:
         self.randomizer.extend_catalog(self.catalog, self.assets_root)
         rc = self.cfg.render
         backend = renderer_class(rc.backend)
-        self.renderer = backend.from_config(getattr(rc, rc.backend), self.width, self.height).__enter__()
+        self.renderer = backend.from_config(rc, self.width, self.height).__enter__()
         pools = {key: int(o.count[1]) for key, o in zip(self.catalog.object_keys, self.spec.objects)}
         self.randomizer.pool_sizes(self.catalog, pools)
         env = {SURFACE_KEY: 1}
@@ -128,7 +129,7 @@ class Generator:
 
     def generate(self, index: int) -> Sample:
         rng = sample_rng(self.cfg.seed, index)
-        scene = self.make_scene(index, rng)
+        scene = replace(self.make_scene(index, rng), render_seed=render_seed(rng))
         frame = self.renderer.render(scene)
         instances = label_frame(self.renderer, scene, frame, self.cfg.labels.min_visibility,
                                 self.cfg.labels.min_area)

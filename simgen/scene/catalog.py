@@ -166,6 +166,20 @@ def _single_mesh(scene):
     return scene.to_mesh()
 
 
+def uv_off_texture(texture: np.ndarray, uv: np.ndarray, faces: np.ndarray) -> float:
+    """Fraction of faces whose UV centroid lands on the texture's empty background (pure black texels), for a
+    texture with a black background (an atlas); 0 for textures without one. texture: (H, W, 3) uint8; uv: (N, 2)
+    (v up, OBJ convention); faces: (M, 3) int."""
+    h, w = texture.shape[:2]
+    step = max(1, min(h, w) // 256)
+    if (texture[::step, ::step].max(-1) == 0).mean() < 0.05:  # no empty background to land on
+        return 0.0
+    c = np.asarray(uv, np.float64)[np.asarray(faces)].mean(1)
+    x = np.clip((c[:, 0] % 1.0) * w, 0, w - 1).astype(np.int64)
+    y = np.clip((1.0 - c[:, 1] % 1.0) * h, 0, h - 1).astype(np.int64)
+    return float((texture[y, x].max(-1) == 0).mean())
+
+
 def load_mesh_file(path: Path, key: str, max_texture_size: int):
     """Load a mesh file with trimesh -> (Trimesh, uv or None, texture or None)."""
     import trimesh
@@ -190,8 +204,14 @@ def load_mesh_file(path: Path, key: str, max_texture_size: int):
         if img is None:
             img = getattr(mat, "baseColorTexture", None)
         if img is not None:
-            tex = _downscale(np.asarray(img.convert("RGB")), max_texture_size)
+            full = np.asarray(img.convert("RGB"))
             uv = np.asarray(vis.uv, np.float32)
+            off = uv_off_texture(full, uv, np.asarray(loaded.faces))
+            if off > 0.05:
+                log.warning("mesh %s: %.0f%% of its faces sample the texture's empty (black) background; its "
+                            "texture image probably does not match its UVs (renders show black patches): check "
+                            "the file", path, 100 * off)
+            tex = _downscale(full, max_texture_size)
         else:
             log.warning("mesh %s has UVs but its texture image is missing; rendering it untextured", path)
     return loaded, uv, tex
@@ -205,6 +225,8 @@ class AssetCatalog:
         self.object_keys = object_keys  # asset key of scene.objects[i]
         # named sets of keys that randomization families add and other families use (e.g. "distractor_meshes")
         self.groups: dict[str, list[str]] = {}
+        # largest texture side the renderer takes (textures that families add are downscaled to it)
+        self.max_texture_size = 1024
 
     def __getitem__(self, key: str) -> MeshData:
         return self.meshes[key]
@@ -223,7 +245,9 @@ class AssetCatalog:
         meshes[SURFACE_KEY] = make_surface(spec)
         if spec.background.walls:
             meshes[WALL_KEY] = make_wall(spec)
-        return cls(meshes, keys)
+        cat = cls(meshes, keys)
+        cat.max_texture_size = int(max_texture_size)
+        return cat
 
 
 def check_assets(spec: SceneSpec, assets_root: Path) -> None:

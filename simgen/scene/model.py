@@ -10,9 +10,12 @@ Conventions: metres, radians; ``T_world_obj`` is a (4, 4) float64 rigid transfor
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotations only
+    from simgen.scene.panorama import Envmap
 
 _CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 
@@ -90,6 +93,13 @@ class Scene:
     environment: list[tuple[str, np.ndarray]] = field(default_factory=list)
     # free-form per-sample parameters drawn by randomizers (for the record and for image-space effects)
     params: dict = field(default_factory=dict)
+    # an HDR panorama around the scene (background and, for path tracing, light); None = bg_color
+    envmap: Optional["Envmap"] = None
+    # diffuse ambient light as order-2 spherical harmonics of radiance, (9, 3) linear RGB, world frame (z up);
+    # None = the constant ``ambient`` (a raster renderer's image-based light, e.g. from the panorama)
+    ambient_sh: Optional[np.ndarray] = None
+    # seed of a stochastic renderer (path tracing) for this sample; derived from the sample's seed
+    render_seed: int = 0
 
     @property
     def labelled(self) -> list[ObjectInstance]:

@@ -61,6 +61,12 @@ class BackgroundSpec:
     wall_color: list[float] = field(default_factory=lambda: [0.8, 0.8, 0.78])
     wall_distance: float = 1.5
     wall_height: float = 1.5
+    # Which photographic material suits this scene, as globs on file names (stems), when a randomization family
+    # draws from a texture or panorama folder (randomization.background.texture_dir / panorama_dir), e.g. indoor
+    # panoramas only for a tabletop scene: panoramas: ["*workshop*", "*hall*"]. Empty = every file.
+    surfaces: list[str] = field(default_factory=list)
+    walls_from: list[str] = field(default_factory=list)
+    panoramas: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -10,6 +10,7 @@ import glob
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from simgen.core.checks import check
 from simgen.core.dist import Dist, const, randint, uniform
 from simgen.core.geometry import pose, random_rotation
 from simgen.errors import AssetError, ConfigError
-from simgen.randomize.families.assets import bank_rng, random_colour, textured_variant
+from simgen.randomize.families.assets import bank_rng, photo_files, photo_variant, random_colour, textured_variant
 from simgen.randomize.family import Family, SampleContext
 from simgen.scene.catalog import load_mesh_file, mesh_from_trimesh, primitive_collision
 from simgen.scene.model import ObjectInstance, Scene
@@ -52,8 +53,15 @@ class DistractorsConfig:
     # placement area: multiple of the scene's placement half extents
     area_scale: Dist = uniform(1.0, 1.5, min=0.0)
     bank_seed: int = 0
+    # Photographic clutter: a folder of colour photos (e.g. ../shared/textures/surfaces); every distractor (the
+    # primitives and the untextured meshes) then wears one, at its real-world size, so real-looking things are
+    # background too. null = procedural textures and plain colours.
+    texture_dir: Optional[str] = None
 
     def check(self, prefix: str) -> None:
+        if self.texture_dir not in (None, "") and not Path(self.texture_dir).expanduser().is_dir():
+            raise ConfigError(f"{prefix}.texture_dir {self.texture_dir!r} is not a folder; pass an existing folder "
+                              f"or leave it null")
         if self.enabled and self.primitive_bank < 1 and not self.meshes:
             raise ConfigError(f"{prefix}: primitive_bank is 0 and no meshes are given; set primitive_bank >= 1 or "
                               f"list mesh files under meshes")
@@ -116,6 +124,19 @@ def build_bank(cfg: DistractorsConfig, spec: SceneSpec, catalog, assets_root: Pa
     if cfg.meshes:
         log.info("distractors: %d primitives, %d meshes", len(prim_keys), len(mesh_keys))
     return prim_keys, mesh_keys
+
+
+def dress_in_photos(catalog, prim_keys: list[str], mesh_keys: list[str], photos: list[Path], r0: float,
+                    bank_seed: int) -> None:
+    """Give every distractor mesh a photo texture at real-world size. Primitives are unit-radius meshes scaled to
+    about ``r0`` metres, meshes to about ``r0`` / their radius: the UVs are in mesh units accordingly."""
+    rng = bank_rng("distractors-photo", bank_seed)
+    order = rng.permutation(len(photos))
+    for j, key in enumerate(prim_keys + mesh_keys):
+        m = catalog[key]
+        unit = r0 if key in prim_keys else r0 / max(m.radius, 1e-6)  # metres per mesh unit, roughly
+        catalog.meshes[key] = photo_variant(m, key, photos[int(order[j % len(order)])], rng, 1.0 / unit,
+                                             catalog.max_texture_size, float(rng.uniform(0.4, 0.9)))
 
 
 def _has_image_texture(tex) -> bool:
@@ -188,9 +209,14 @@ class DistractorsFamily(Family):
         super().__init__(cfg, spec)
         self.prim_keys: list[str] = []
         self.mesh_keys: list[str] = []
+        self.photos = photo_files(cfg.texture_dir, [], "randomization.distractors.texture_dir") \
+            if cfg.texture_dir else []
 
     def setup(self, catalog, assets_root) -> None:
         self.prim_keys, self.mesh_keys = build_bank(self.cfg, self.spec, catalog, Path(assets_root))
+        if self.photos:
+            dress_in_photos(catalog, self.prim_keys, self.mesh_keys, self.photos,
+                            median_object_radius(self.spec, catalog), self.cfg.bank_seed)
         catalog.groups["distractor_meshes"] = list(self.mesh_keys)
 
     def pool_sizes(self, catalog, pools: dict[str, int]) -> None:

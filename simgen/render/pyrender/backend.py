@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from simgen.core.ao import ambient_occlusion, apply_ao
 from simgen.core.frame import Frame, decode_ids, encode_ids
 from simgen.errors import ConfigError, RenderError
 from simgen.render.pyrender import patches
@@ -86,6 +87,11 @@ def is_closed(vertices: np.ndarray, faces: np.ndarray) -> bool:
         return False
 
 
+def _switch(value: str, env_lit: bool) -> bool:
+    """An on/off/auto setting: auto = on for environment-lit samples."""
+    return value == "on" or (value == "auto" and env_lit)
+
+
 def _scaled(T: np.ndarray, s: float) -> np.ndarray:
     M = np.array(T, dtype=np.float64, copy=True)
     M[:3, :3] *= s
@@ -100,17 +106,18 @@ class PyrenderRenderer:
     Config = PyrenderConfig
 
     @classmethod
-    def check_config(cls, cfg: PyrenderConfig) -> None:
+    def check_config(cls, render_cfg) -> None:
         """ConfigError for a bad ``render.pyrender`` value (before anything is written)."""
+        cfg: PyrenderConfig = render_cfg.pyrender
         if cfg.platform not in PLATFORMS:
             raise ConfigError(f"unknown render.pyrender.platform {cfg.platform!r}; use one of {', '.join(PLATFORMS)}")
 
     @classmethod
-    def probe(cls, cfg: PyrenderConfig) -> dict:
+    def probe(cls, render_cfg) -> dict:
         """Make and free a tiny context: RenderError with the fix if the platform is unusable; returns limits
         ({"max_size": largest renderbuffer side})."""
         patches.check_version()
-        return probe(cfg.platform)
+        return probe(render_cfg.pyrender.platform)
 
     @staticmethod
     def worker_env(threads: int) -> dict[str, str]:
@@ -119,8 +126,13 @@ class PyrenderRenderer:
         return {"LP_NUM_THREADS": str(max(1, int(threads)))}
 
     @classmethod
-    def from_config(cls, cfg: PyrenderConfig, width: int, height: int) -> "PyrenderRenderer":
-        return cls(width, height, cfg.platform, cfg.msaa)
+    def from_config(cls, render_cfg, width: int, height: int) -> "PyrenderRenderer":
+        """From the ``render`` config (its ``pyrender`` keys)."""
+        cfg: PyrenderConfig = render_cfg.pyrender
+        r = cls(width, height, cfg.platform, cfg.msaa)
+        r.shadows, r.shadow_softness = cfg.shadows, float(cfg.shadow_softness)
+        r.ao, r.ao_strength, r.ao_radius = cfg.ao, float(cfg.ao_strength), float(cfg.ao_radius)
+        return r
 
     def __init__(self, width: int, height: int, platform: str = "egl", msaa: bool = True, cull: bool = True,
                  static_lights: bool = True, fast_pass: bool = True) -> None:
@@ -141,6 +153,9 @@ class PyrenderRenderer:
         self._base_colors: dict[int, np.ndarray] = {}
         self._base_mr: dict[int, tuple[float, float]] = {}
         self.id_nodes: dict[int, object] = {}  # instance id -> node, of the last rendered scene
+        # realism switches (render.pyrender.*): "auto" = on for samples lit by an environment (scene.ambient_sh)
+        self.shadows, self.shadow_softness = "off", 2.5
+        self.ao, self.ao_strength, self.ao_radius = "off", 1.0, 0.04
         self.gl_info: dict[str, str] = {}
 
     @property
@@ -278,6 +293,8 @@ class PyrenderRenderer:
             self._light_nodes.append(sc.add(light, pose=L.T_world_light))
         sc.ambient_light = np.asarray(scene.ambient, np.float64)
         sc.bg_color = np.concatenate([np.asarray(scene.bg_color, np.float64), [1.0]])
+        sc._simgen_sh = None if scene.ambient_sh is None else np.asarray(scene.ambient_sh, np.float64).reshape(9, 3)
+        sc._simgen_shadow_spread = self.shadow_softness
         return id_nodes
 
     def _pose(self, node, T: np.ndarray) -> None:
@@ -299,7 +316,15 @@ class PyrenderRenderer:
         """
         pyr = self._pyr
         id_nodes = self._set_scene(scene)
-        rgb, depth = self._r.render(self._scene)
+        env_lit = scene.ambient_sh is not None
+        flags = pyr.RenderFlags.NONE
+        if _switch(self.shadows, env_lit):
+            flags |= pyr.RenderFlags.SHADOWS_DIRECTIONAL
+        rgb, depth = self._r.render(self._scene, flags=flags)
+        if _switch(self.ao, env_lit) and self.ao_strength > 0:
+            vis = ambient_occlusion(depth.astype(np.float32), scene.camera, radius=self.ao_radius,
+                                    strength=self.ao_strength)
+            rgb = apply_ao(np.ascontiguousarray(rgb, dtype=np.uint8), vis)
         seg_map = {node: (0, 0, 0) for node in self._env_used}
         seg_map.update({node: encode_ids(iid) for iid, node in id_nodes.items()})
         seg, _ = self._r.render(self._scene, flags=pyr.RenderFlags.SEG, seg_node_map=seg_map)

@@ -103,6 +103,10 @@ class FastForwardPass:
         PointLight, SpotLight = self._PointLight, self._SpotLight
         n_d, n_s, n_p = counts
         self._set(pid, "ambient_light", scene.ambient_light)
+        sh = getattr(scene, "_simgen_sh", None)
+        if sh is not None:
+            for k in range(9):
+                self._set(pid, f"sh[{k}]", np.asarray(sh[k], np.float32))
         self._set(pid, "n_directional_lights", n_d)
         self._set(pid, "n_spot_lights", n_s)
         self._set(pid, "n_point_lights", n_p)

@@ -23,6 +23,7 @@ import numpy as np
 
 from simgen.errors import RenderError
 from simgen.render.pyrender.fast_pass import FastForwardPass
+from simgen.scene.panorama import SH_IRRADIANCE_GLSL
 
 PYRENDER_VERSION = "0.1.45"
 
@@ -62,6 +63,7 @@ def install(renderer, msaa: bool, get_scene, fast_pass: bool = True, static_ligh
 
     ``get_scene()`` returns the pyrender Scene being rendered (the shader cache compiles per its light counts)."""
     install_fast_id_pass(renderer, msaa)
+    install_sh_binding(renderer)
     if fast_pass:
         renderer._forward_pass = FastForwardPass(renderer)
     if static_lights:
@@ -133,6 +135,49 @@ _LOOP_BOUNDS = {"directional": "i < n_directional_lights", "point": "i < n_point
                 "spot": "i < n_spot_lights"}
 
 
+_AMBIENT_DECL = "uniform vec3 ambient_light;"
+_AMBIENT_TERM = "color.xyz += base_color.xyz * ambient_light;"
+_PCF_OFFSET = "vec2 off = vec2(x,y)/size;"
+
+
+def with_sh_ambient(text: str) -> str:
+    """mesh.frag with the constant ambient term replaced by irradiance from spherical harmonics (uniform
+    ``vec3 sh[9]``, :data:`simgen.scene.panorama.SH_IRRADIANCE_GLSL`): ``base_color * E(n) / pi``."""
+    if _AMBIENT_DECL not in text or _AMBIENT_TERM not in text:
+        raise RenderError("pyrender's mesh.frag is not the expected one (no ambient term to replace); "
+                          f"install pyrender=={PYRENDER_VERSION}")
+    text = text.replace(_AMBIENT_DECL, _AMBIENT_DECL + "\n" + SH_IRRADIANCE_GLSL, 1)
+    return text.replace(_AMBIENT_TERM, "color.xyz += base_color.xyz * sh_irradiance(n) / PI;", 1)
+
+
+def with_shadow_spread(text: str, spread: float) -> str:
+    """mesh.frag with pyrender's 3x3 PCF taps ``spread`` shadow-map texels apart (a softer penumbra)."""
+    if _PCF_OFFSET not in text:
+        raise RenderError("pyrender's mesh.frag is not the expected one (no PCF offset); "
+                          f"install pyrender=={PYRENDER_VERSION}")
+    return text.replace(_PCF_OFFSET, f"vec2 off = vec2(x,y) * {float(spread)!r} / size;", 1)
+
+
+def bind_sh(program_set, sh) -> None:
+    """Upload the (9, 3) SH coefficients with ``program_set(name, value)``."""
+    for k in range(9):
+        program_set(f"sh[{k}]", np.asarray(sh[k], np.float32))
+
+
+def install_sh_binding(renderer) -> None:
+    """pyrender's own lighting binder (used for shadow passes, which the lean pass hands to pyrender) also uploads
+    the scene's SH ambient."""
+    orig = renderer._bind_lighting
+
+    def bind_lighting(self, scene, program, node, flags):
+        orig(scene, program, node, flags)
+        sh = getattr(scene, "_simgen_sh", None)
+        if sh is not None:
+            bind_sh(program.set_uniform, sh)
+
+    renderer._bind_lighting = types.MethodType(bind_lighting, renderer)
+
+
 def static_light_cache(get_scene):
     """A pyrender shader cache whose PBR programs are compiled for this scene's light counts.
 
@@ -153,6 +198,10 @@ def static_light_cache(get_scene):
             if shader_filename.endswith("mesh.frag") and all(b in text for b in _LOOP_BOUNDS.values()):
                 for kind, bound in _LOOP_BOUNDS.items():
                     text = text.replace(bound, f"i < {int(self.defines['SIMGEN_N_' + kind.upper()])}")
+                if self.defines.get("SIMGEN_SH"):
+                    text = with_sh_ambient(text)
+                if "SIMGEN_SHADOW_SPREAD" in self.defines:
+                    text = with_shadow_spread(text, float(self.defines["SIMGEN_SHADOW_SPREAD"]))
             return text
 
     class _Cache(ShaderProgramCache):
@@ -165,6 +214,10 @@ def static_light_cache(get_scene):
             defines["SIMGEN_N_DIRECTIONAL"] = min(len(scene.directional_light_nodes), MAX_N_LIGHTS)
             defines["SIMGEN_N_POINT"] = min(len(scene.point_light_nodes), MAX_N_LIGHTS)
             defines["SIMGEN_N_SPOT"] = min(len(scene.spot_light_nodes), MAX_N_LIGHTS)
+            if getattr(scene, "_simgen_sh", None) is not None:
+                defines["SIMGEN_SH"] = 1
+            if "DIRECTIONAL_LIGHT_SHADOWS" in defines or "SPOT_LIGHT_SHADOWS" in defines:
+                defines["SIMGEN_SHADOW_SPREAD"] = float(getattr(scene, "_simgen_shadow_spread", 1.0))
             import OpenGL.contextdata
 
             key = (OpenGL.contextdata.getContext(), vertex_shader, fragment_shader, tuple(sorted(defines.items())))
