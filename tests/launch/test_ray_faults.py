@@ -268,11 +268,11 @@ def test_actor_setup_error_arrives_as_itself_with_its_fix(compose_cfg, tmp_path)
     from simgen.run.worker import resolve_scene
 
     cfg = compose_cfg(TINY12 + [f"output_dir={tmp_path / 'o'}"])
-    cfg.render.platform = "directx"
+    cfg.render.pyrender.platform = "directx"
     w = RenderWorker(cfg, resolve_scene(cfg), 1, 30)
-    with pytest.raises(RenderError, match="unknown render.platform 'directx'"):
+    with pytest.raises(RenderError, match="unknown render.pyrender.platform 'directx'"):
         w.gl_info()
-    with pytest.raises(RenderError, match="unknown render.platform"):
+    with pytest.raises(RenderError, match="unknown render.pyrender.platform"):
         w.run(None, None)
 
     class FakeTaskError(Exception):  # what ray.get raises for a task's exception: the original in .cause

@@ -13,8 +13,8 @@ from simgen.randomize.schema import FAMILIES, Dist, RandomizationConfig, validat
 
 def test_default_is_moderate_and_off_is_the_dataclass_default(compose_cfg):
     cfg = compose_cfg()
-    # the default is moderate for every family but defects (they add categories)
-    assert cfg.randomization.enabled_families() == [f for f in FAMILIES if f != "defects"]
+    # the default is moderate for every family but defects (they add categories) and weather (indoors)
+    assert cfg.randomization.enabled_families() == [f for f in FAMILIES if f not in ("defects", "weather")]
     off = compose_cfg("randomization=off").randomization
     assert off.enabled_families() == []
     assert off == RandomizationConfig()  # nothing but enabled: false differs from the library default
@@ -24,7 +24,7 @@ def test_default_is_moderate_and_off_is_the_dataclass_default(compose_cfg):
 def test_every_preset_composes_and_validates(compose_cfg, preset):
     r = compose_cfg(f"randomization={preset}").randomization
     validate_randomization(r)
-    assert len(r.enabled_families()) == {"off": 0, "moderate": 8, "strong": 9}[preset]
+    assert len(r.enabled_families()) == {"off": 0, "moderate": 7, "strong": 9}[preset]
 
 
 def test_one_family_override(compose_cfg):

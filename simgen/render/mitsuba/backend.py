@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 from simgen.core.frame import Frame
 from simgen.errors import RenderError
 from simgen.render.mitsuba.config import MitsubaConfig
+from simgen.render.mitsuba.renderer import MitsubaColourRenderer, PathTraceSettings
 from simgen.render.pyrender.backend import PyrenderRenderer
 from simgen.scene.catalog import AssetCatalog
 from simgen.scene.model import Camera, Scene
@@ -62,8 +63,6 @@ class MitsubaRenderer:
         self.tracer = None
 
     def __enter__(self) -> "MitsubaRenderer":
-        from simgen.render.mitsuba.renderer import MitsubaColourRenderer, PathTraceSettings
-
         self.raster.__enter__()
         c = self.cfg
         self.tracer = MitsubaColourRenderer.from_settings(
