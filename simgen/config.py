@@ -9,8 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, make_dataclass
 from typing import Optional
 
+from simgen.core.checks import check
+from simgen.export import format_names
+from simgen.export.atomic import PNG_FILTERS, PNG_STRATEGIES
 from simgen.randomize.schema import RandomizationConfig
 from simgen.render import BACKENDS, config_class
+
+# Documented upper bounds of a job (docs: README "Limits"): checked before anything is written.
+MAX_IMAGES = 1_000_000
+MAX_IMAGE_SIDE = 16384  # and the renderer's own limit (e.g. GL_MAX_RENDERBUFFER_SIZE), whichever is smaller
+MAX_WORKERS = 256
+MAX_SEED = 2**63 - 1
 
 
 @dataclass
@@ -28,12 +37,12 @@ class RenderSettings:
     """``render.*`` keys every backend shares; each backend's own keys are under ``render.<backend>``."""
 
     # Output resolution; null = the scene camera's width/height (intrinsics are scaled to match).
-    width: Optional[int] = None
-    height: Optional[int] = None
+    width: Optional[int] = field(default=None, metadata=check(integer=True, min=1, max=MAX_IMAGE_SIDE))
+    height: Optional[int] = field(default=None, metadata=check(integer=True, min=1, max=MAX_IMAGE_SIDE))
     # Which renderer makes the colour image (simgen.render.BACKENDS); labels always come from an exact id pass.
     backend: str = "pyrender"
     # Largest texture side uploaded to the renderer (textures are downscaled once at load time).
-    max_texture_size: int = 1024
+    max_texture_size: int = field(default=1024, metadata=check(integer=True, min=16, max=MAX_IMAGE_SIDE))
 
 
 def _backend_fields() -> list:
@@ -56,22 +65,23 @@ class PhysicsConfig:
 @dataclass
 class LabelsConfig:
     # Drop objects whose visible fraction (visible px / px when rendered alone) is below this.
-    min_visibility: float = 0.1
+    min_visibility: float = field(default=0.1, metadata=check(min=0.0, max=1.0))
     # Drop objects with fewer visible pixels than this.
-    min_area: int = 16
+    min_area: int = field(default=16, metadata=check(integer=True, min=1, max=MAX_IMAGE_SIDE**2))
     # COCO segmentation encoding: polygon (default; torchvision's loader reads it) or rle (uncompressed counts).
-    segmentation: str = "polygon"
+    segmentation: str = field(default="polygon", metadata=check(choices=("polygon", "rle")))
 
 
 @dataclass
 class ExportConfig:
-    format: str = "coco"
+    # coco (annotations.json only) or coco plus another format (yolo: a yolo/ folder in the ultralytics layout)
+    format: str = field(default="coco", metadata=check(choices=format_names))
     # PNG zlib level 0-9 (1 = fast, files ~10% larger than 9).
-    png_compression: int = 1
+    png_compression: int = field(default=1, metadata=check(integer=True, min=0, max=9))
     # zlib strategy: rle (fast and small on rendered images, depth and id maps), default, filtered, huffman.
-    png_strategy: str = "rle"
+    png_strategy: str = field(default="rle", metadata=check(choices=PNG_STRATEGIES))
     # PNG row filter: avg (fast, files within 3% of the best), sub, up, paeth, none, adaptive (libpng's per-row pick)
-    png_filter: str = "avg"
+    png_filter: str = field(default="avg", metadata=check(choices=PNG_FILTERS))
     # Encode and write sample i in a writer thread while sample i + 1 renders (same files; faster on 1 worker).
     async_write: bool = True
     # Write depth maps as 16-bit PNG in millimetres under depth/.
@@ -80,7 +90,8 @@ class ExportConfig:
     instance_maps: bool = False
     # Contact sheet of the first samples with boxes, class names and masks.
     preview: bool = True
-    preview_n: int = 9
+    # how many of the first images the contact sheet shows
+    preview_n: int = field(default=9, metadata=check(integer=True, min=1, max=100))
 
 
 @dataclass
@@ -100,23 +111,30 @@ class ExecutorConfig:
     # ray: who writes the files. driver: actors send encoded PNGs + labels back and this process writes them
     # (no shared filesystem needed); worker: actors write into output_dir directly (must be the same path on
     # every node, e.g. NFS).
-    write_on: str = "driver"
+    write_on: str = field(default="driver", metadata=check(choices=("driver", "worker")))
     # ray: restart a dead actor / retry its shard this many times (shards are idempotent).
-    max_retries: int = 2
+    max_retries: int = field(default=2, metadata=check(integer=True, min=0, max=100))
 
 
 @dataclass
 class RenderAppConfig:
     """``simgen render``: scene description + seed -> labelled COCO dataset."""
 
+    # a scene in scenes/ by name, or the path of a .yaml scene file
     scene: str = "default"
-    n_images: int = 16
-    seed: int = 0
-    output_dir: str = "out/${scene}"
-    workers: int = 1
+    n_images: int = field(default=16, metadata=check(integer=True, min=1, max=MAX_IMAGES))
+    seed: int = field(default=0, metadata=check(integer=True, min=0, max=MAX_SEED))
+    # where the dataset goes (default out/<the scene file's name>)
+    output_dir: str = "out/${simgen_stem:${scene}}"
+    workers: int = field(default=1, metadata=check(integer=True, min=1, max=MAX_WORKERS))
+    # replace a finished simgen dataset in output_dir (only the files simgen made; built aside and swapped in
+    # when complete, so a failed run leaves the old dataset as it was)
     overwrite: bool = False
+    # write into a folder that holds other files (simgen never deletes or replaces them; a planned file that
+    # already exists there stops the run)
+    allow_existing_files: bool = False
     # Samples per shard: the unit of parallel work and of resume.
-    shard_size: int = 8
+    shard_size: int = field(default=8, metadata=check(integer=True, min=1, max=10_000))
     assets: AssetsConfig = field(default_factory=AssetsConfig)
     render: RenderConfig = field(default_factory=RenderConfig)  # type: ignore[valid-type]
     physics: PhysicsConfig = field(default_factory=PhysicsConfig)

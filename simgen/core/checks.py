@@ -16,7 +16,8 @@ the key and the fix. Rules for plain values:
 - ``choices``: the value is one of these (a collection, or a zero-argument callable returning one: registries);
 - ``names``: every element of a list is one of these; ``nonempty``: the list has at least one element;
 - ``pair``: a ``[min, max]`` range of two numbers with min <= max (bounds apply to both ends);
-- ``length``: a list of exactly this many numbers (bounds apply to each);
+- ``length``: a list of exactly this many numbers (bounds apply to each); ``each``: a list of numbers of any
+  length (bounds apply to each);
 - ``fix``: the fix to name instead of the generated one.
 """
 
@@ -29,7 +30,7 @@ from typing import Any, Iterable
 from simgen.core.dist import Dist
 from simgen.errors import ConfigError
 
-_PLAIN_RULES = {"min", "max", "gt", "integer", "choices", "names", "nonempty", "pair", "length", "fix"}
+_PLAIN_RULES = {"min", "max", "gt", "integer", "choices", "names", "nonempty", "pair", "length", "each", "fix"}
 
 
 def check(**rules) -> dict:
@@ -72,6 +73,13 @@ def check_value(key: str, v: Any, rules: dict) -> None:
         return
     if rules.get("nonempty") and not v:
         raise ConfigError(f"{key}: must not be empty" + (f"; {fix}" if fix else ""))
+    if rules.get("each"):
+        items = list(v) if isinstance(v, (list, tuple)) else None
+        if items is None or not all(_is_number(x) for x in items):
+            raise ConfigError(f"{key} must be a list of numbers, got {v!r}; write it as [x, ...]")
+        for x in items:
+            _check_number(key, x, rules)
+        return
     if rules.get("pair") or "length" in rules:
         n = 2 if rules.get("pair") else int(rules["length"])
         items = list(v) if isinstance(v, (list, tuple)) else None

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Optional
 
 from simgen.config import RenderAppConfig
+from simgen.core.checks import validate_fields
 from simgen.errors import ConfigError
-from simgen.export import atomic, format_names
+from simgen.export import atomic
 from simgen.export.coco import STATE_DIR, read_shard
 from simgen.launch import executor as executor_for
 from simgen.launch import run_shards
@@ -39,41 +40,16 @@ log = logging.getLogger(__name__)
 # ---------------------------------------------------------------------- config checks and fingerprint
 
 def validate_job(cfg: RenderAppConfig) -> None:
-    if cfg.n_images <= 0:
-        raise ConfigError(f"n_images must be >= 1, got {cfg.n_images}; set n_images=<count>")
-    if cfg.workers <= 0:
-        raise ConfigError(f"workers must be >= 1, got {cfg.workers}; set workers=<number of processes>")
-    if cfg.shard_size <= 0:
-        raise ConfigError(f"shard_size must be >= 1, got {cfg.shard_size}; set shard_size=<samples per shard>")
-    for name in ("width", "height"):
-        v = getattr(cfg.render, name)
-        if v is not None and v <= 0:
-            raise ConfigError(f"render.{name} must be > 0, got {v}; set render.{name}=<pixels> or leave it unset for the camera's")
-    if cfg.labels.segmentation not in ("polygon", "rle"):
-        raise ConfigError(f"labels.segmentation must be polygon or rle, got {cfg.labels.segmentation!r}; set labels.segmentation=polygon or rle")
-    if not 0.0 <= cfg.labels.min_visibility <= 1.0:
-        raise ConfigError(f"labels.min_visibility must be in [0, 1], got {cfg.labels.min_visibility}; e.g. labels.min_visibility=0.1")
-    if not 0 <= cfg.export.png_compression <= 9:
-        raise ConfigError(f"export.png_compression must be 0..9, got {cfg.export.png_compression}; e.g. export.png_compression=1")
-    if cfg.export.png_strategy not in atomic.PNG_STRATEGIES:
-        raise ConfigError(f"export.png_strategy must be one of {', '.join(atomic.PNG_STRATEGIES)}, got "
-                          f"{cfg.export.png_strategy!r}; e.g. export.png_strategy=rle")
-    if cfg.export.png_filter not in atomic.PNG_FILTERS:
-        raise ConfigError(f"export.png_filter must be one of {', '.join(atomic.PNG_FILTERS)}, got "
-                          f"{cfg.export.png_filter!r}; e.g. export.png_filter=avg")
+    """Every value of the job, checked before anything is touched: the rules in the config's field metadata
+    (ranges, choices, NaN/inf anywhere), then the registries (backend, simulator, executor). ConfigError naming the
+    key and the fix."""
+    validate_fields(cfg, "")
     backend = renderer_class(cfg.render.backend)
     backend.check_config(cfg.render)
     simulator_class(cfg.physics.backend)
-    if cfg.render.max_texture_size < 16:
-        raise ConfigError(f"render.max_texture_size must be >= 16, got {cfg.render.max_texture_size}; e.g. render.max_texture_size=1024")
-    if cfg.export.format not in format_names():
-        raise ConfigError(f"unknown export.format {cfg.export.format!r}; use one of {', '.join(format_names())} "
-                          f"(COCO is always written; yolo adds a yolo/ folder in the ultralytics layout)")
     executor_for(cfg.executor.name)
     if cfg.executor.name == "ray":
         import_ray()
-        if cfg.executor.write_on not in ("driver", "worker"):
-            raise ConfigError(f"executor.write_on must be driver or worker, got {cfg.executor.write_on!r}")
 
 
 def check_render_limits(cfg: RenderAppConfig, spec) -> None:

@@ -36,13 +36,13 @@ CASES = [
     ("wrong type", lambda t: ["n_images=many"], "bad value for 'n_images'"),
     ("zero images", lambda t: ["n_images=0"], "n_images must be >= 1"),
     ("negative workers", lambda t: ["workers=-1"], "workers must be >= 1"),
-    ("zero resolution", lambda t: ["render.width=0"], "render.width must be > 0"),
+    ("zero resolution", lambda t: ["render.width=0"], "render.width must be >= 1"),
     ("unknown scene", lambda t: ["scene=castle"], "unknown scene 'castle'"),
-    ("unknown segmentation", lambda t: ["labels.segmentation=mask"], "labels.segmentation must be polygon or rle"),
+    ("unknown segmentation", lambda t: ["labels.segmentation=mask"], "labels.segmentation: unknown value 'mask'; use one of polygon, rle"),
     ("negative count", lambda t: [scene(t, "objects:\n  - {category: a, shape: box, size: [.1,.1,.1], "
                                            "count: [-1, 2]}\n")], "count must be >= 0"),
     ("zero size", lambda t: [scene(t, "objects:\n  - {category: a, shape: box, size: [0, .1, .1]}\n")],
-     "size must be a finite number > 0"),
+     "size must be > 0.0"),
     ("min > max", lambda t: [scene(t, "objects:\n" + GOOD_OBJ + "camera: {distance: [2.0, 1.0]}\n")],
      "min > max"),
     ("nan in range", lambda t: [scene(t, "objects:\n" + GOOD_OBJ + "camera: {distance: [.nan, 1.0]}\n")],
@@ -76,8 +76,8 @@ CASES = [
     ("bad render platform", lambda t: ["render.pyrender.platform=directx"], "unknown render.pyrender.platform"),
     ("zero solver iterations", lambda t: [scene(t, "objects:\n" + GOOD_OBJ + "physics: {solver_iterations: 0}\n")],
      "physics.solver_iterations must be >= 1"),
-    ("unknown png strategy", lambda t: ["export.png_strategy=zip"], "export.png_strategy must be one of"),
-    ("unknown png filter", lambda t: ["export.png_filter=blur"], "export.png_filter must be one of"),
+    ("unknown png strategy", lambda t: ["export.png_strategy=zip"], "export.png_strategy: unknown value 'zip'; use one of"),
+    ("unknown png filter", lambda t: ["export.png_filter=blur"], "export.png_filter: unknown value 'blur'; use one of"),
 ]
 
 
