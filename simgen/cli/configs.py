@@ -18,6 +18,16 @@ def subdir(root, name: str):
     return str(Path(str(root)).expanduser() / str(name))
 
 
+def scene_stem(scene) -> str:
+    """``${simgen_stem:${scene}}``: the default output folder's name: a scene file's stem (``/a/b/my_scene.yaml``
+    -> ``my_scene``), or the built-in scene's name."""
+    from pathlib import PurePath
+
+    s = str(scene or "scene")
+    name = PurePath(s).stem if s.endswith((".yaml", ".yml")) else PurePath(s).name
+    return name or "scene"
+
+
 def register_all() -> None:
     """Register ``render_schema``, ``score_schema`` and ``experiment_schema`` and the config resolvers
     (idempotent)."""
@@ -28,6 +38,8 @@ def register_all() -> None:
 
     if not OmegaConf.has_resolver("simgen_subdir"):
         OmegaConf.register_new_resolver("simgen_subdir", subdir)
+    if not OmegaConf.has_resolver("simgen_stem"):
+        OmegaConf.register_new_resolver("simgen_stem", scene_stem)
     from hydra.core.config_store import ConfigStore
 
     from simgen.config import RenderAppConfig

@@ -24,8 +24,10 @@ the key and the fix. Rules for plain values:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from typing import Any, Iterable
+import typing
+from typing import Any, Iterable, Union
 
 from simgen.core.dist import Dist
 from simgen.errors import ConfigError
@@ -120,17 +122,74 @@ def _non_finite(v: Any) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict:
+    try:
+        return typing.get_type_hints(cls)
+    except (NameError, TypeError):  # an annotation that cannot be resolved: no type check for that class
+        return {}
+
+
+_NAMES = {str: "text", bool: "true or false", int: "a whole number", float: "a number", list: "a list"}
+
+
+def _type_ok(v: Any, t: Any) -> bool:
+    """Whether ``v`` fits the annotation ``t`` (str, bool, int, float, Optional/Union, list[...], dataclasses)."""
+    origin = typing.get_origin(t)
+    if t is Any:
+        return True
+    if origin is Union:
+        return any(_type_ok(v, a) for a in typing.get_args(t))
+    if t is type(None):
+        return v is None
+    if origin in (list, tuple):
+        if not isinstance(v, (list, tuple)):
+            return False
+        args = typing.get_args(t)
+        return not args or all(_type_ok(x, args[0]) for x in v)
+    if t is float:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if t is int:
+        return isinstance(v, int) and not isinstance(v, bool)
+    if isinstance(t, type):
+        return isinstance(v, t)
+    return True
+
+
+def _type_name(t: Any) -> str:
+    origin = typing.get_origin(t)
+    if origin is Union:
+        return " or ".join("null" if a is type(None) else _type_name(a) for a in typing.get_args(t))
+    if origin in (list, tuple):
+        return "a list"
+    return _NAMES.get(t, getattr(t, "__name__", str(t)))
+
+
+def _check_types(obj: Any, prefix: str) -> None:
+    hints = _hints(type(obj))
+    for f in dataclasses.fields(obj):
+        t, v = hints.get(f.name), getattr(obj, f.name)
+        if t is not None and not _type_ok(v, t):
+            raise ConfigError(f"{prefix}.{f.name} must be {_type_name(t)}, got {v!r}; fix its value")
+
+
 def validate_fields(obj: Any, prefix: str, skip: Iterable[str] = ()) -> None:
-    """Validate the dataclass ``obj`` (keys named ``prefix.<field>``): field rules, NaN/inf anywhere, nested
-    dataclasses, then ``obj.check(prefix)``. Raises ConfigError naming the first bad key."""
+    """Validate the dataclass ``obj`` (keys named ``prefix.<field>``): each value's type (from the annotations),
+    field rules, NaN/inf anywhere, nested dataclasses, then ``obj.check(prefix)``. Raises ConfigError naming the
+    first bad key."""
     skip = set(skip)
+    hints = _hints(type(obj))
     for f in dataclasses.fields(obj):
         if f.name in skip:
             continue
         v = getattr(obj, f.name)
         key = f"{prefix}.{f.name}" if prefix else f.name
+        t = hints.get(f.name)
+        if t is not None and not _type_ok(v, t):
+            raise ConfigError(f"{key} must be {_type_name(t)}, got {v!r}; fix its value")
         rules = f.metadata.get("check")
         if isinstance(v, Dist):
+            _check_types(v, key)
             v.validate(key, **(rules or {}))
             continue
         if dataclasses.is_dataclass(v) and not isinstance(v, type):

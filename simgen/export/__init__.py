@@ -2,7 +2,8 @@
 
 An exporter is a class with a ``name`` and ``export(coco, out, cfg) -> [relative paths written]`` (``cfg`` is the
 ``export.*`` config). COCO (``annotations.json``) is always written; ``export.format=<name>`` adds another format
-(``yolo``: ``yolo/`` in the ultralytics layout) and ``export.preview=true`` the contact sheet. Adding a format =
+(``yolo``: ``yolo/`` in the ultralytics layout) and ``export.preview=true`` the contact sheet. Each exporter
+names its files before writing them (``outputs``), for the dataset's ownership record. Adding a format =
 one module with its exporter + one line in :data:`EXPORTERS` (or an entry point in the ``simgen.exporters`` group).
 Exporters write atomically (:mod:`simgen.export.atomic`) and only inside ``out``.
 """
@@ -25,6 +26,10 @@ for _name, _target in entry_point_specs("simgen.exporters"):
 
 class Exporter(Protocol):
     name: str
+
+    def outputs(self, coco: dict, cfg: Any) -> list[str]:
+        """The paths (relative to the dataset folder) :meth:`export` will write: recorded as simgen's before
+        they are written, so they can be replaced or removed later, and nothing else ever is."""
 
     def export(self, coco: dict, out: Path, cfg: Any) -> list[str]:
         """Write this format of the dataset in ``out`` (its images are ``out/images/<file_name>``); return the

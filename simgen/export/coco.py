@@ -93,6 +93,9 @@ class CocoExporter:
 
     name = "coco"
 
+    def outputs(self, coco: dict, cfg) -> list[str]:
+        return ["annotations.json"]
+
     def export(self, coco: dict, out: Path, cfg) -> list[str]:
         atomic.write_json(out / "annotations.json", coco)
         return ["annotations.json"]

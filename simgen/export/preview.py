@@ -97,6 +97,9 @@ class PreviewExporter:
 
     name = "preview"
 
+    def outputs(self, coco: dict, cfg) -> list[str]:
+        return ["preview.png"]
+
     def export(self, coco: dict, out: Path, cfg) -> list[str]:
         atomic.write_png(out / "preview.png", contact_sheet(out, coco, n=cfg.preview_n), 3)
         return ["preview.png"]

@@ -203,6 +203,14 @@ class YoloExporter:
 
     name = "yolo"
 
+    def outputs(self, coco: dict, cfg) -> list[str]:
+        split = split_images([e["id"] for e in coco["images"]], 0.0)
+        out = ["yolo/data.yaml"]
+        for e in coco["images"]:
+            name = Path(e["file_name"]).name
+            out += [f"yolo/images/{split[e['id']]}/{name}", f"yolo/labels/{split[e['id']]}/{Path(name).stem}.txt"]
+        return out
+
     def export(self, coco: dict, out: Path, cfg) -> list[str]:
         write_yolo(coco, out, out / "yolo", link="hardlink")
         return sorted(str(p.relative_to(out)) for p in (out / "yolo").rglob("*") if p.is_file())

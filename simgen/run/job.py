@@ -28,7 +28,7 @@ from simgen.physics import simulator_class
 from simgen.randomize.pipeline import Randomizer
 from simgen.render import renderer_class
 from simgen.run.merge import merge
-from simgen.run.output import _unlock, prepare_output
+from simgen.run.output import PlannedFiles, claim_output, owned_files, resolve_output_dir, swap_in
 from simgen.run.shard import finished_shards, plan_shards, shard_path
 from simgen.run.worker import output_size, resolve_assets_root, resolve_scene
 from simgen.scene.catalog import check_assets
@@ -65,7 +65,7 @@ def check_render_limits(cfg: RenderAppConfig, spec) -> None:
 
 
 # keys that do not change the dataset's bytes
-_RUNTIME_KEYS = ("output_dir", "workers", "overwrite", "executor")
+_RUNTIME_KEYS = ("output_dir", "workers", "overwrite", "allow_existing_files", "executor")
 
 
 def output_config(cfg: RenderAppConfig) -> dict:
@@ -108,12 +108,26 @@ def render_dataset(cfg: RenderAppConfig, executor: Optional[str] = None) -> dict
     categories = spec.categories + Randomizer.from_config(cfg.randomization, spec).extra_categories()
     scene_dict = dataclasses.asdict(spec)
     fp = fingerprint(cfg, scene_dict)
-    out = Path(cfg.output_dir).expanduser()
-    lock_fd = prepare_output(out, fp, cfg.overwrite)
+    out = resolve_output_dir(cfg.output_dir, cfg.scene)
+    claim = claim_output(out, fp, cfg.overwrite, cfg.allow_existing_files, planned_files(cfg))
     try:
-        return _render_claimed(cfg, spec, categories, scene_dict, fp, out, executor)
+        result = _render_claimed(cfg, spec, categories, scene_dict, fp, claim.work, executor)
+        if claim.staged:  # the finished dataset being replaced goes only now, and only its own files
+            swap_in(claim, owned_files(claim.work))
+            result["output_dir"] = str(out)
+            log.info("replaced the finished dataset in %s (%d of its files)", out, len(claim.replaces))
+        return result
     finally:
-        _unlock(lock_fd)
+        claim.release()
+
+
+def planned_files(cfg: RenderAppConfig) -> PlannedFiles:
+    """What the job writes into its folder (for the collision check in a folder of other files)."""
+    e = cfg.export
+    dirs = ("images",) + (("depth",) if e.depth else ()) + (("instances",) if e.instance_maps else ())
+    top = ("annotations.json", "manifest.json") + (("preview.png",) if e.preview else ()) + \
+        ((e.format,) if e.format != "coco" else ())
+    return PlannedFiles(cfg.n_images, dirs, top)
 
 
 def _render_claimed(cfg: RenderAppConfig, spec, categories: list[str], scene_dict: dict, fp: str, out: Path,

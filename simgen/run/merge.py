@@ -6,6 +6,7 @@ from pathlib import Path
 
 from simgen.export import atomic, exporters_for
 from simgen.export.coco import assemble, categories_entry, read_shard
+from simgen.run.output import record_owned
 from simgen.run.shard import Shard, shard_path
 from simgen.version import __version__
 
@@ -27,8 +28,14 @@ def merge(out: Path, shards: list[Shard], categories: list[str], manifest: dict,
                                for c in coco["categories"]},
               "images_without_objects": len({e["id"] for e in coco["images"]} -
                                             {a["image_id"] for a in coco["annotations"]})}
-    manifest = {**manifest, "counts": counts}
+    files = {f"images/{e['file_name']}" for e in coco["images"]}
+    files |= {e[k] for e in coco["images"] for k in ("depth_file", "instances_file") if e.get(k)}
     for exporter in exporters_for(export_cfg):
+        planned = exporter.outputs(coco, export_cfg)
+        record_owned(out, planned)  # before writing: they are simgen's from now on
         exporter.export(coco, out, export_cfg)
+        files |= set(planned)
+    files.add("manifest.json")
+    manifest = {**manifest, "counts": counts, "files": sorted(files)}
     atomic.write_json(out / "manifest.json", manifest, indent=2)  # last: marks the dataset finished
     return counts

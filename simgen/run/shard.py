@@ -88,6 +88,16 @@ def write_sample(out: Path, sample, categories: list[str], cfg: RenderAppConfig)
     return img, anns
 
 
+def intent_path(out: Path, shard_id: int) -> Path:
+    return out / SHARDS_DIR / f"intent_{shard_id:05d}.json"
+
+
+def shard_files(shard: Shard, export_cfg) -> list[str]:
+    """The files a shard writes (relative to the dataset folder), recorded before it writes them."""
+    dirs = ["images"] + (["depth"] if export_cfg.depth else []) + (["instances"] if export_cfg.instance_maps else [])
+    return [f"{d}/{image_file_name(i + 1)}" for i in shard.indices for d in dirs]
+
+
 def run_shard(gen, shard: Shard, out: Path, on_sample: Optional[Callable[[int], None]] = None) -> dict:
     """Render and write every sample of a shard, then mark it finished. Returns counts.
 
@@ -98,6 +108,7 @@ def run_shard(gen, shard: Shard, out: Path, on_sample: Optional[Callable[[int], 
     """
     images, anns = [], []
     cfg = gen.cfg
+    atomic.write_json(intent_path(out, shard.id), {"files": shard_files(shard, cfg.export)})
 
     def done(result) -> None:
         img, a = result

@@ -149,29 +149,52 @@ def test_a_second_live_run_on_the_same_folder_is_refused(reference, compose_cfg,
     assert (out / "manifest.json").is_file()
 
 
-def test_overwrite_drops_the_run_state_before_the_data(reference, compose_cfg, tmp_path, tiny_overrides,
-                                                       monkeypatch):
-    """overwrite=true killed half-way must not leave shard markers whose images were already deleted."""
-    from simgen.run import output as dataset
+def test_overwrite_builds_aside_so_a_failure_leaves_the_old_dataset(reference, compose_cfg, hashes, tmp_path,
+                                                                     tiny_overrides, monkeypatch):
+    """overwrite=true renders the replacement aside: a run that fails half-way leaves the old dataset byte for
+    byte; the same command again resumes the replacement and swaps it in; a swap killed half-way is finished by
+    the next start."""
+    import simgen.run.output as output
+    import simgen.run.shard as shard
+    from simgen.errors import OutputError
+    from simgen.run.job import render_dataset
 
-    ref_dir, _ = reference
+    ref_dir, ref = reference
     out = tmp_path / "ow"
     shutil.copytree(ref_dir, out)
-    removed = []
-    real_rmtree = shutil.rmtree
+    new_cfg = compose_cfg(tiny_overrides + [f"output_dir={out}", "overwrite=true", "seed=9"])
+    real = shard.write_sample
 
-    def spy_rmtree(p, *a, **k):
-        removed.append(Path(p).name)
-        if Path(p).name == "images":
-            raise KeyboardInterrupt  # killed here
-        return real_rmtree(p, *a, **k)
+    def failing(o, sample, *a):
+        if sample.index == 3:
+            raise OutputError("cannot write: disk full; free disk space")
+        return real(o, sample, *a)
 
-    monkeypatch.setattr(dataset.shutil, "rmtree", spy_rmtree)
+    monkeypatch.setattr(shard, "write_sample", failing)
+    with pytest.raises(OutputError, match="disk full"):
+        render_dataset(new_cfg)
+    assert hashes(out) == ref  # the old dataset, untouched
+    assert (out / ".simgen" / "next" / ".simgen" / "shards" / "shard_00000.json").is_file()  # progress kept aside
+    monkeypatch.setattr(shard, "write_sample", real)
+
+    moves = {"n": 0}
+    real_replace = os.replace
+
+    def dying_replace(a, b):  # the process dies in the middle of the swap
+        moves["n"] += 1
+        if moves["n"] == 4:
+            raise KeyboardInterrupt
+        return real_replace(a, b)
+
+    monkeypatch.setattr(output.os, "replace", dying_replace)
     with pytest.raises(KeyboardInterrupt):
-        dataset.prepare_output(out, "fp", overwrite=True)
-    assert not (out / "manifest.json").exists()
-    assert not list((out / ".simgen").glob("shards/*.json"))
-    assert "images" in removed and (out / "images").is_dir()
+        render_dataset(new_cfg)
+    monkeypatch.setattr(output.os, "replace", real_replace)
+    fresh = tmp_path / "fresh"
+    render_dataset(compose_cfg(tiny_overrides + [f"output_dir={fresh}", "seed=9"]))
+    render_dataset(new_cfg)  # finishes the swap (journal), then finds the dataset finished... with overwrite: again
+    assert hashes(out) == hashes(fresh)
+    assert not (out / ".simgen" / "next").exists() and not (out / ".simgen" / "swap.json").exists()
 
 
 @pytest.mark.slow
