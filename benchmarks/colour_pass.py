@@ -86,7 +86,7 @@ def main() -> None:
     sp.ShaderProgram._load = load
     cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, a.overrides)
     import simgen.run.worker as pl
-    from simgen.render.pyrender.patches import static_light_cache as _static_light_cache
+    from simgen.renderers.pyrender.patches import static_light_cache as _static_light_cache
 
     names = list(files)
     with pl.Generator(cfg) as g:

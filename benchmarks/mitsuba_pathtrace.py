@@ -60,7 +60,7 @@ def _log(out: Path, row: dict) -> None:
 
 
 def cmd_time(a) -> None:
-    from simgen.render.mitsuba import MitsubaColourRenderer
+    from simgen.renderers.mitsuba import MitsubaColourRenderer
 
     cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, a.overrides)
     scenes, catalog = _scenes(cfg, a.samples)
@@ -88,7 +88,7 @@ def _linear(r, scene, seed: int) -> np.ndarray:
 
 
 def cmd_reference(a) -> None:
-    from simgen.render.mitsuba import MitsubaColourRenderer
+    from simgen.renderers.mitsuba import MitsubaColourRenderer
 
     cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, a.overrides)
     scenes, catalog = _scenes(cfg, a.samples[:1])
@@ -109,7 +109,7 @@ def _psnr(x: np.ndarray, ref: np.ndarray) -> float:
 
 
 def cmd_psnr(a) -> None:
-    from simgen.render.mitsuba import MitsubaColourRenderer, convert
+    from simgen.renderers.mitsuba import MitsubaColourRenderer, convert
 
     cfg = compose(a.scene, a.randomization, a.ycb, a.width, a.height, a.overrides)
     scenes, catalog = _scenes(cfg, a.samples[:1])

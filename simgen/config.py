@@ -13,7 +13,7 @@ from simgen.core.checks import check
 from simgen.export import format_names
 from simgen.export.atomic import PNG_FILTERS, PNG_STRATEGIES
 from simgen.randomize.schema import RandomizationConfig
-from simgen.render import BACKENDS, config_class
+from simgen.renderers import BACKENDS, config_class
 
 # Documented upper bounds of a job (docs: README "Limits"): checked before anything is written.
 MAX_IMAGES = 1_000_000
@@ -39,7 +39,7 @@ class RenderSettings:
     # Output resolution; null = the scene camera's width/height (intrinsics are scaled to match).
     width: Optional[int] = field(default=None, metadata=check(integer=True, min=1, max=MAX_IMAGE_SIDE))
     height: Optional[int] = field(default=None, metadata=check(integer=True, min=1, max=MAX_IMAGE_SIDE))
-    # Which renderer makes the colour image (simgen.render.BACKENDS); labels always come from an exact id pass.
+    # Which renderer makes the colour image (simgen.renderers.BACKENDS); labels always come from an exact id pass.
     backend: str = "pyrender"
     # Largest texture side uploaded to the renderer (textures are downscaled once at load time).
     max_texture_size: int = field(default=1024, metadata=check(integer=True, min=16, max=MAX_IMAGE_SIDE))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import sys
 from typing import Any, Callable
 
+from simgen.core.quiet import debug_enabled
 from simgen.errors import SimgenError
 
 log = logging.getLogger("simgen")
@@ -17,8 +17,6 @@ class Terminated(KeyboardInterrupt):
     """Raised in the main process on SIGTERM."""
 
 
-def debug_enabled() -> bool:
-    return os.environ.get("SIMGEN_DEBUG", "") not in {"", "0", "false", "False"}
 
 
 def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

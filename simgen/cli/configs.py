@@ -28,6 +28,23 @@ def scene_stem(scene) -> str:
     return name or "scene"
 
 
+def render_groups(_=None) -> str:
+    """``simgen render --help``: the config groups this command takes (not those of other commands)."""
+    from simgen.paths import conf_dir
+    from simgen.randomize.schema import FAMILIES
+    from simgen.renderers import BACKENDS
+
+    conf = conf_dir()
+
+    def options(group: str) -> str:
+        return ", ".join(sorted(p.stem for p in (conf / group).glob("*.yaml")))
+
+    lines = [f"randomization: {options('randomization')}"]
+    lines += [f"randomization/{f}: {options('randomization/' + f)}" for f in FAMILIES]
+    lines += [f"executor: {options('executor')}", f"render.backend (a key): {', '.join(BACKENDS)}"]
+    return "\n".join(lines)
+
+
 def register_all() -> None:
     """Register ``render_schema``, ``score_schema`` and ``experiment_schema`` and the config resolvers
     (idempotent)."""
@@ -40,6 +57,8 @@ def register_all() -> None:
         OmegaConf.register_new_resolver("simgen_subdir", subdir)
     if not OmegaConf.has_resolver("simgen_stem"):
         OmegaConf.register_new_resolver("simgen_stem", scene_stem)
+    if not OmegaConf.has_resolver("simgen_render_groups"):
+        OmegaConf.register_new_resolver("simgen_render_groups", render_groups)
     from hydra.core.config_store import ConfigStore
 
     from simgen.config import RenderAppConfig

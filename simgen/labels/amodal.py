@@ -1,6 +1,6 @@
 """Labels of one rendered frame: visible masks from the id map, amodal areas from the renderer (engine-free).
 
-The renderer is any :class:`simgen.render.base.Renderer`: it reports how many pixels each object covers when
+The renderer is any :class:`simgen.renderers.base.Renderer`: it reports how many pixels each object covers when
 rendered alone (occluded by nothing), in the scene's view and in a 2x wider view for objects cut by the border.
 """
 

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from simgen.core.geometry import matrix_to_quat_xyzw, pose, quat_xyzw_to_matrix
+from simgen.core.quiet import native_output_silenced
 from simgen.scene.catalog import AssetCatalog
 from simgen.scene.model import ObjectInstance, Scene
 from simgen.scene.spec import DENSITY, MIN_MASS, PhysicsSpec, SceneSpec
@@ -93,7 +94,8 @@ class PhysicsWorld:
         self._hulls: dict[str, tuple[list, float]] = {}
 
     def __enter__(self) -> "PhysicsWorld":
-        import pybullet as p
+        with native_output_silenced():  # its import prints its build time
+            import pybullet as p
 
         self._p = p
         self._client = p.connect(p.DIRECT)

@@ -26,7 +26,7 @@ from simgen.launch import run_shards
 from simgen.launch.ray import import_ray
 from simgen.physics import simulator_class
 from simgen.randomize.pipeline import Randomizer
-from simgen.render import renderer_class
+from simgen.renderers import renderer_class
 from simgen.run.merge import merge
 from simgen.run.output import PlannedFiles, claim_output, owned_files, resolve_output_dir, swap_in
 from simgen.run.shard import finished_shards, plan_shards, shard_path
@@ -156,8 +156,8 @@ def _render_claimed(cfg: RenderAppConfig, spec, categories: list[str], scene_dic
                 "versions": package_versions(), "gl": gl_info or {}}
     counts = merge(out, shards, categories, manifest, cfg.export)
     rate = n_done / elapsed if elapsed > 0 else float("nan")
-    log.info("wrote %d images, %d annotations to %s (%.2f img/s over %d rendered this run)", counts["images"],
-             counts["annotations"], out, rate, n_done)
+    log.info("wrote %d images, %d annotations to %s: %d rendered this run in %.1f s (%.2f img/s including "
+             "start-up)", counts["images"], counts["annotations"], out, n_done, elapsed, rate)
     atomic.write_json(out / STATE_DIR / "timing.json", {"rendered": n_done, "seconds": round(elapsed, 3),
                                                          "images_per_second": round(rate, 3),
                                                          "workers": cfg.workers})

@@ -24,7 +24,7 @@ from simgen.labels.extract import Instance
 from simgen.paths import assets_dir, scenes_dir
 from simgen.physics import simulator_class
 from simgen.randomize.pipeline import Randomizer
-from simgen.render import renderer_class
+from simgen.renderers import renderer_class
 from simgen.scene.catalog import SURFACE_KEY, WALL_KEY, AssetCatalog
 from simgen.scene.model import Scene
 from simgen.scene.sampler import sample_scene

@@ -1,4 +1,4 @@
-"""The lean forward pass (simgen/render/pyrender/fast_pass.py) draws pyrender's images bit for bit: colour, depth, id and
+"""The lean forward pass (simgen/renderers/pyrender/fast_pass.py) draws pyrender's images bit for bit: colour, depth, id and
 silhouette passes of randomized scenes (every light kind, textured and plain, closed and double-sided meshes,
 distractors, walls), rendered once with it and once with pyrender's stock pass."""
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.gl
 def test_fast_pass_is_bit_identical_to_pyrenders(compose_cfg):
     from simgen.labels.amodal import label_frame
     from simgen.run.worker import Generator, sample_rng
-    from simgen.render.pyrender.fast_pass import FastForwardPass
+    from simgen.renderers.pyrender.fast_pass import FastForwardPass
 
     cfg = compose_cfg("randomization=strong")
     cfg.render.width, cfg.render.height = 160, 120

@@ -12,8 +12,8 @@ pytest.importorskip("mitsuba")
 
 from simgen.errors import AssetError, ConfigError, RenderError, SimgenError  # noqa: E402
 from simgen.core.geometry import look_at_cv, pose  # noqa: E402
-from simgen.render.mitsuba import MitsubaColourRenderer  # noqa: E402
-from simgen.render.mitsuba import convert  # noqa: E402
+from simgen.renderers.mitsuba import MitsubaColourRenderer  # noqa: E402
+from simgen.renderers.mitsuba import convert  # noqa: E402
 from simgen.scene.catalog import AssetCatalog, MeshData  # noqa: E402
 from simgen.scene.model import Camera, Light, ObjectInstance, Scene  # noqa: E402
 from simgen.scene.spec import scene_from_dict  # noqa: E402
@@ -68,7 +68,7 @@ def mr(catalog):
 @pytest.mark.gl
 def test_silhouettes_agree_with_pyrender(catalog, mr):
     """Objects alone (no table), both renderers: the path tracer's coverage (alpha) against the raster id pass."""
-    from simgen.render.pyrender.backend import PyrenderRenderer
+    from simgen.renderers.pyrender.backend import PyrenderRenderer
 
     scene = _scene(catalog, env=False)
     with PyrenderRenderer(W, H) as pr:
@@ -319,7 +319,7 @@ def test_bad_inputs_give_one_line_errors(catalog, mr, tmp_path):
 def test_variant_falls_back_when_llvm_is_too_old(monkeypatch):
     import drjit as dr
 
-    from simgen.render.mitsuba import variant
+    from simgen.renderers.mitsuba import variant
 
     monkeypatch.setattr(dr.detail, "llvm_version", lambda: (15, 0, 6))
     try:

@@ -12,7 +12,7 @@ W, H = 160, 120
 
 
 def test_bit_counts_match_per_bit_masks():
-    from simgen.render.pyrender.backend import _bit_colour, bit_counts
+    from simgen.renderers.pyrender.backend import _bit_colour, bit_counts
 
     rng = np.random.default_rng(0)
     bits = rng.integers(0, 256, size=(H, W, 3), dtype=np.uint8)
@@ -29,7 +29,7 @@ def test_bit_counts_match_per_bit_masks():
 def test_is_closed():
     import trimesh
 
-    from simgen.render.pyrender.backend import is_closed
+    from simgen.renderers.pyrender.backend import is_closed
 
     box = trimesh.creation.box(extents=[0.1, 0.2, 0.3])
     assert is_closed(box.vertices, box.faces)
@@ -44,7 +44,7 @@ def test_is_closed():
 
 @pytest.fixture(scope="module")
 def rig():
-    from simgen.render.pyrender.backend import PyrenderRenderer
+    from simgen.renderers.pyrender.backend import PyrenderRenderer
     from simgen.scene.catalog import AssetCatalog
 
     spec = scene_from_dict({"objects": [
@@ -164,7 +164,7 @@ def test_static_light_shader_matches_pyrenders_stock_shader(rig):
     """The colour pass compiled per light count gives pyrender's image (rounding aside) for every light mix."""
     from pyrender.shader_program import ShaderProgramCache
 
-    from simgen.render.pyrender.patches import static_light_cache as _static_light_cache
+    from simgen.renderers.pyrender.patches import static_light_cache as _static_light_cache
 
     r, cat = rig
     rr = r._r._renderer

@@ -16,7 +16,7 @@ W, H = 320, 240
 
 @pytest.fixture(scope="module")
 def rig():
-    from simgen.render.pyrender.backend import PyrenderRenderer
+    from simgen.renderers.pyrender.backend import PyrenderRenderer
 
     spec = scene_from_dict({"objects": [
         {"category": "box", "shape": "box", "size": [0.1, 0.06, 0.04], "count": [1, 2]},

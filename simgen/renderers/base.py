@@ -1,4 +1,4 @@
-"""The renderer interface every backend implements (``render.backend=<name>``; registry in :mod:`simgen.render`).
+"""The renderer interface every backend implements (``render.backend=<name>``; registry in :mod:`simgen.renderers`).
 
 A renderer is created once per worker process, prepares the scene's meshes and textures once, then renders one
 :class:`~simgen.scene.model.Scene` per sample. Labels never depend on how colour is made: every backend delivers an

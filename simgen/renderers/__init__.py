@@ -1,12 +1,12 @@
-"""Rendering backends behind one interface (:class:`simgen.render.base.Renderer`), selected by ``render.backend=``.
+"""Rendering backends behind one interface (:class:`simgen.renderers.base.Renderer`), selected by ``render.backend=``.
 
 Registry: backend name -> (its config dataclass, its renderer class), as ``"module:attribute"`` strings so that
 nothing engine-specific is imported until a backend is used. A backend's keys live under ``render.<name>``
-(e.g. ``render.pyrender.msaa=false``). Adding a backend = one package under ``simgen/render/<name>/`` + one line
+(e.g. ``render.pyrender.msaa=false``). Adding a backend = one package under ``simgen/renderers/<name>/`` + one line
 here, or an entry point in the ``simgen.renderers`` group of another installed package
 (``<name> = "pkg.module:RendererClass"``; the class's ``Config`` attribute is its config dataclass).
 
-Nothing outside ``simgen/render/<backend>/`` imports that backend's engine (pyrender, OpenGL, ...).
+Nothing outside ``simgen/renderers/<backend>/`` imports that backend's engine (pyrender, OpenGL, ...).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ class Backend:
 
 
 BACKENDS: dict[str, Backend] = {
-    "pyrender": Backend("pyrender", "simgen.render.pyrender.config:PyrenderConfig",
-                        "simgen.render.pyrender.backend:PyrenderRenderer"),
-    "mitsuba": Backend("mitsuba", "simgen.render.mitsuba.config:MitsubaConfig",
-                       "simgen.render.mitsuba.backend:MitsubaRenderer"),
+    "pyrender": Backend("pyrender", "simgen.renderers.pyrender.config:PyrenderConfig",
+                        "simgen.renderers.pyrender.backend:PyrenderRenderer"),
+    "mitsuba": Backend("mitsuba", "simgen.renderers.mitsuba.config:MitsubaConfig",
+                       "simgen.renderers.mitsuba.backend:MitsubaRenderer"),
 }
 for _name, _target in entry_point_specs("simgen.renderers"):
     BACKENDS.setdefault(_name, Backend(_name, _target + ".Config", _target))

@@ -14,9 +14,9 @@ from typing import Optional, Sequence
 
 from simgen.core.frame import Frame
 from simgen.errors import RenderError
-from simgen.render.mitsuba.config import MitsubaConfig
-from simgen.render.mitsuba.renderer import MitsubaColourRenderer, PathTraceSettings
-from simgen.render.pyrender.backend import PyrenderRenderer
+from simgen.renderers.mitsuba.config import MitsubaConfig
+from simgen.renderers.mitsuba.renderer import MitsubaColourRenderer, PathTraceSettings
+from simgen.renderers.pyrender.backend import PyrenderRenderer
 from simgen.scene.catalog import AssetCatalog
 from simgen.scene.model import Camera, Scene
 
@@ -26,7 +26,7 @@ _INSTALL = "install the path tracer: pip install 'simgen[pathtrace]' (mitsuba, p
 
 
 class MitsubaRenderer:
-    """Implements :class:`simgen.render.base.Renderer`: raster labels + path-traced colour."""
+    """Implements :class:`simgen.renderers.base.Renderer`: raster labels + path-traced colour."""
 
     Config = MitsubaConfig
 

@@ -11,7 +11,7 @@ against pyrender's own output (``tests/render/test_fast_pass.py``: bit-identical
 - :func:`install_fast_id_pass`: id/silhouette passes single-sample, colour-only readback; optional no-MSAA colour.
 - :func:`sorted_visible_mesh_nodes`: draw order near to far over visible nodes, environment last.
 - :func:`static_light_cache`: PBR programs compiled per light count (constant loop bounds).
-- :func:`install`: all of the above plus the lean forward pass (:mod:`simgen.render.pyrender.fast_pass`).
+- :func:`install`: all of the above plus the lean forward pass (:mod:`simgen.renderers.pyrender.fast_pass`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import types
 import numpy as np
 
 from simgen.errors import RenderError
-from simgen.render.pyrender.fast_pass import FastForwardPass
+from simgen.renderers.pyrender.fast_pass import FastForwardPass
 from simgen.scene.panorama import SH_IRRADIANCE_GLSL
 
 PYRENDER_VERSION = "0.1.45"

@@ -22,9 +22,9 @@ import numpy as np
 from simgen.core.ao import ambient_occlusion, apply_ao
 from simgen.core.frame import Frame, decode_ids, encode_ids
 from simgen.errors import ConfigError, RenderError
-from simgen.render.pyrender import patches
-from simgen.render.pyrender.config import PLATFORMS, PyrenderConfig
-from simgen.render.pyrender.gl import platform_fix, probe, select_platform
+from simgen.renderers.pyrender import patches
+from simgen.renderers.pyrender.config import PLATFORMS, PyrenderConfig
+from simgen.renderers.pyrender.gl import platform_fix, probe, select_platform
 from simgen.scene.catalog import AssetCatalog, MeshData
 from simgen.scene.model import Camera, Scene, cv_to_gl
 
@@ -101,7 +101,7 @@ def _scaled(T: np.ndarray, s: float) -> np.ndarray:
 class PyrenderRenderer:
     """``with PyrenderRenderer(w, h) as r: r.prepare(catalog, pool_sizes, env_counts); frame = r.render(scene)``.
 
-    Implements :class:`simgen.render.base.Renderer`; ``render.backend=pyrender``, keys ``render.pyrender.*``."""
+    Implements :class:`simgen.renderers.base.Renderer`; ``render.backend=pyrender``, keys ``render.pyrender.*``."""
 
     Config = PyrenderConfig
 

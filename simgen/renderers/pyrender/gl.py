@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import sys
 
+from simgen.core.quiet import quiet_loggers
 from simgen.errors import RenderError
-from simgen.render.pyrender.config import PLATFORMS
+from simgen.renderers.pyrender.config import PLATFORMS
 
 _FIX = {
     "egl": "install Mesa's EGL (Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri libgbm1) "
@@ -28,6 +29,7 @@ def select_platform(platform: str) -> None:
         raise RenderError(f"OpenGL was already imported with PYOPENGL_PLATFORM={current}; cannot switch to "
                           f"{platform} in the same process (start a new process or unset PYOPENGL_PLATFORM)")
     os.environ["PYOPENGL_PLATFORM"] = platform
+    quiet_loggers("OpenGL", "trimesh")  # "No OpenGL_accelerate module loaded", ...
 
 
 def platform_fix(platform: str) -> str:

@@ -4,6 +4,6 @@
 Importing this package does not import mitsuba (that happens when a renderer is created).
 """
 
-from simgen.render.mitsuba.renderer import MitsubaColourRenderer, PathTraceSettings
+from simgen.renderers.mitsuba.renderer import MitsubaColourRenderer, PathTraceSettings
 
 __all__ = ["MitsubaColourRenderer", "PathTraceSettings"]

@@ -24,7 +24,7 @@ environment of that radiance (a Lambertian surface then gets ``ambient * albedo`
 panorama (``scene.envmap``) replaces it as the environment light (scaled by its exposure, rotated by its
 rotation). Emitters are not seen directly: pixels whose camera ray escapes show ``scene.bg_color`` (display
 space, as pyrender's clear colour) or the panorama as the numpy reference of the convention computes it
-(:func:`simgen.render.mitsuba.convert.envmap_background`), composited with the film's alpha.
+(:func:`simgen.renderers.mitsuba.convert.envmap_background`), composited with the film's alpha.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from typing import Optional
 import numpy as np
 
 from simgen.errors import AssetError, ConfigError, RenderError
-from simgen.render.mitsuba import convert
-from simgen.render.mitsuba.denoise import NEEDS_AOVS, OidnDenoiser, check_denoiser, nlmeans
-from simgen.render.mitsuba.variant import import_mitsuba, select_variant
+from simgen.renderers.mitsuba import convert
+from simgen.renderers.mitsuba.denoise import NEEDS_AOVS, OidnDenoiser, check_denoiser, nlmeans
+from simgen.renderers.mitsuba.variant import import_mitsuba, select_variant
 
 log = logging.getLogger(__name__)
 
