@@ -58,7 +58,7 @@ def ambient_occlusion(depth: np.ndarray, camera: "Camera", radius: float = 0.04,
     if not valid.any():
         return np.ones((H, W), np.float32)
     P = backproject(z, cam)
-    N = -normals_from_depth(z, cam)  # towards the camera
+    N = normals_from_depth(z, cam)  # unit normals facing the camera (0 where undefined)
     has_n = np.einsum("ijk,ijk->ij", N, N) > 0.25
     # per-pixel disk radius in pixels (world radius projected at the pixel's depth)
     zr = np.where(valid, z, np.float32(1.0))

@@ -25,5 +25,5 @@ class PyrenderConfig:
     # Screen-space ambient occlusion (contact shadows where objects meet the table and each other): on, off, or
     # auto = on for environment-lit samples; strength and the world-space reach of occluders (metres).
     ao: str = field(default="auto", metadata=check(choices=SWITCHES))
-    ao_strength: float = field(default=1.0, metadata=check(min=0.0, max=4.0))
-    ao_radius: float = field(default=0.04, metadata=check(gt=0.0, max=1.0))
+    ao_strength: float = field(default=2.0, metadata=check(min=0.0, max=4.0))
+    ao_radius: float = field(default=0.08, metadata=check(gt=0.0, max=1.0))
