@@ -41,7 +41,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 @dataclass
 class BackgroundConfig:
-    """Support surface and walls from a bank of procedural textures, background colour, backdrop images."""
+    """Support surface and walls from photographs at real-world size or procedural textures, HDR panoramas as
+    background and light, background colour, backdrop images."""
 
     enabled: bool = False
     # chance the scene's surface is swapped for one from the bank

@@ -34,7 +34,7 @@ MESH_PREFIX = "__distractor_mesh"
 
 @dataclass
 class DistractorsConfig:
-    """Unlabelled objects that occlude: textured primitives and (untextured) meshes."""
+    """Unlabelled objects that occlude: primitives and (untextured) meshes, in photographs or procedural textures."""
 
     enabled: bool = False
     count: Dist = randint(1, 3, integer=True, min=0, max=64)
