@@ -3,7 +3,7 @@ path traced (render.backend=mitsuba). Object poses are the same in every column 
 stream); what changes is how the world around them looks.
 
     python benchmarks/realism_figure.py --ycb ../shared/ycb --textures ../shared/textures \
-        --out docs/gallery/realism_before_after.png --samples 3 5
+        --out docs/gallery/realism_before_after.jpg --samples 3 5
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ycb", required=True)
     ap.add_argument("--textures", required=True)
-    ap.add_argument("--out", default="docs/gallery/realism_before_after.png")
+    ap.add_argument("--out", default="docs/gallery/realism_before_after.jpg")
     ap.add_argument("--samples", type=int, nargs="+", default=[3, 5])
     ap.add_argument("--no-pathtrace", action="store_true")
     ap.add_argument("--width", type=int, default=480)
@@ -56,7 +56,7 @@ def main() -> None:
             y = top + r * (h + pad)
             sheet[y:y + h, x:x + w] = img
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(a.out, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    cv2.imwrite(a.out, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88, cv2.IMWRITE_PNG_COMPRESSION, 9])
     print("wrote", a.out)
 
 
