@@ -57,3 +57,28 @@ def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
 
     return wrapper
+
+
+def folder_and_keys(argv: list[str], keys, what: str, usage: str, error=ValueError):
+    """``<folder> key=value ...`` (the plain commands: new-scene, view) -> (folder, {key: value}); ``error`` with
+    a one-line message for an unknown key, an option, a second folder or none."""
+    from pathlib import Path
+
+    folder = None
+    kv: dict[str, str] = {}
+    for a in argv:
+        if "=" in a and not a.startswith("="):
+            k, v = a.split("=", 1)
+            if k not in keys:
+                raise error(f"unknown key {k!r}; use one of: {', '.join(sorted(keys))}")
+            kv[k] = v
+        elif a.startswith("-"):
+            raise error(f"unknown option {a!r}; options are key=value ({', '.join(sorted(keys))})")
+        elif folder is None:
+            folder = Path(a)
+        else:
+            raise error(f"one {what} expected, got {str(folder)!r} and {a!r}")
+    if folder is None:
+        raise error(f"no {what} given; usage: {usage}")
+    return folder, kv
+

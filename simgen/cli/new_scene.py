@@ -20,6 +20,8 @@ import os
 import sys
 from pathlib import Path
 
+from simgen.cli.common import folder_and_keys
+
 log = logging.getLogger("simgen")
 
 KEYS = {"output", "overwrite", "units", "name", "fx", "fy", "width", "height"}
@@ -33,23 +35,7 @@ class _UsageError(Exception):
 
 def parse_args(argv: list[str]) -> tuple[Path, dict[str, str]]:
     """``<folder> key=value ...`` -> (folder, {key: value}); _UsageError with a one-line message."""
-    folder = None
-    kv: dict[str, str] = {}
-    for a in argv:
-        if "=" in a and not a.startswith("="):
-            k, v = a.split("=", 1)
-            if k not in KEYS:
-                raise _UsageError(f"unknown key {k!r}; use one of: {', '.join(sorted(KEYS))}")
-            kv[k] = v
-        elif a.startswith("-"):
-            raise _UsageError(f"unknown option {a!r}; options are key=value ({', '.join(sorted(KEYS))})")
-        elif folder is None:
-            folder = Path(a)
-        else:
-            raise _UsageError(f"one mesh folder expected, got {str(folder)!r} and {a!r}")
-    if folder is None:
-        raise _UsageError("no mesh folder given; usage: simgen new-scene <mesh folder> output=<scene.yaml>")
-    return folder, kv
+    return folder_and_keys(argv, KEYS, "mesh folder", "simgen new-scene <mesh folder> output=<scene.yaml>", _UsageError)
 
 
 def _number(kv: dict[str, str], key: str, kind: type):

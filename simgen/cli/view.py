@@ -17,6 +17,8 @@ import logging
 import sys
 from pathlib import Path
 
+from simgen.cli.common import folder_and_keys
+
 log = logging.getLogger("simgen")
 
 KEYS = {"launch", "port", "address"}
@@ -34,23 +36,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def parse_args(argv: list[str]) -> tuple[Path, dict[str, str]]:
-    folder = None
-    kv: dict[str, str] = {}
-    for a in argv:
-        if "=" in a and not a.startswith("="):
-            k, v = a.split("=", 1)
-            if k not in KEYS:
-                raise _ViewError(f"unknown key {k!r}; use one of: {', '.join(sorted(KEYS))}")
-            kv[k] = v
-        elif a.startswith("-"):
-            raise _ViewError(f"unknown option {a!r}; options are key=value ({', '.join(sorted(KEYS))})")
-        elif folder is None:
-            folder = Path(a)
-        else:
-            raise _ViewError(f"one dataset folder expected, got {str(folder)!r} and {a!r}")
-    if folder is None:
-        raise _ViewError("no dataset given; usage: simgen view <dataset folder> (the output_dir of simgen render)")
-    return folder, kv
+    """``<folder> key=value ...`` -> (folder, {key: value}); _ViewError with a one-line message."""
+    return folder_and_keys(argv, KEYS, "dataset folder", "simgen view <dataset folder> (the output_dir of simgen render)", _ViewError)
 
 
 def dataset_name(folder: Path) -> str:

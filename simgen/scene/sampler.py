@@ -47,6 +47,22 @@ def sample_lights(spec: SceneSpec, rng: np.random.Generator) -> list[Light]:
     return lights
 
 
+def drop_pose(mesh, scale: float, R: np.ndarray, xy: np.ndarray, drop_height: float, upright: bool,
+              placed: list[tuple[np.ndarray, float, float]]) -> np.ndarray:
+    """The pose an object is dropped from: at ``xy``, ``drop_height`` above the surface plus its radius, lifted
+    above anything already placed that it would start inside (``placed``: (xy, radius, top z), appended to); an
+    upright object starts with its lowest point just above the surface. Returns T_world_obj (4, 4)."""
+    r = mesh.radius * scale
+    z = r + drop_height
+    for (pxy, pr, ptop) in placed:  # stack above anything it would start inside
+        if np.linalg.norm(xy - pxy) < r + pr:
+            z = max(z, ptop + r + 0.005)
+    placed.append((xy, r, z + r))
+    if upright:  # rest the lowest point just above the surface
+        z = z - r - float((mesh.vertices[:, 2] * scale).min()) + 0.002
+    return pose(R, [xy[0], xy[1], z])
+
+
 def sample_objects(spec: SceneSpec, catalog: AssetCatalog, rng: np.random.Generator) -> list[ObjectInstance]:
     """Counts, scales and non-overlapping drop poses for every object kind."""
     P = spec.placement
@@ -64,17 +80,9 @@ def sample_objects(spec: SceneSpec, catalog: AssetCatalog, rng: np.random.Genera
                 upright = bool(rng.random() < P.upright_probability)
             R = rot_z(rng.uniform(0, 2 * np.pi)) if upright else random_rotation(rng)
             xy = rng.uniform(-1, 1, size=2) * np.asarray(P.half_extent)
-            r = mesh.radius * s
-            z = r + rng.uniform(*P.drop_height)
-            for (pxy, pr, ptop) in placed:  # stack above anything it would start inside
-                if np.linalg.norm(xy - pxy) < r + pr:
-                    z = max(z, ptop + r + 0.005)
-            placed.append((xy, r, z + r))
-            if upright:  # rest the lowest point just above the surface
-                z = z - r - float((mesh.vertices[:, 2] * s).min()) + 0.002
+            T = drop_pose(mesh, s, R, xy, rng.uniform(*P.drop_height), upright, placed)
             objects.append(ObjectInstance(instance_id=next_id, asset_key=key,
-                                          category=o.category if o.labelled else None, scale=s,
-                                          T_world_obj=pose(R, [xy[0], xy[1], z])))
+                                          category=o.category if o.labelled else None, scale=s, T_world_obj=T))
             next_id += 1
     return objects
 

@@ -16,12 +16,13 @@ import numpy as np
 
 from simgen.core.checks import check
 from simgen.core.dist import Dist, const, randint, uniform
-from simgen.core.geometry import pose, random_rotation
+from simgen.core.geometry import random_rotation
 from simgen.errors import AssetError, ConfigError
 from simgen.randomize.families.assets import bank_rng, photo_files, photo_variant, random_colour, textured_variant
 from simgen.randomize.family import Family, SampleContext
 from simgen.scene.catalog import load_mesh_file, mesh_from_trimesh, primitive_collision
 from simgen.scene.model import ObjectInstance, Scene
+from simgen.scene.sampler import drop_pose
 from simgen.scene.shapes import SHAPES, make_shape, random_unit_size
 from simgen.scene.spec import SceneSpec
 from simgen.scene.textures import PROCEDURAL_TEXTURES
@@ -186,14 +187,8 @@ def add(scene: Scene, cfg: DistractorsConfig, spec: SceneSpec, catalog, prim_key
         s = float(cfg.size_scale.sample(rng)) * r0 / max(m.radius, 1e-6)
         R = random_rotation(rng)
         xy = rng.uniform(-1, 1, size=2) * half
-        r = m.radius * s
-        z = r + float(rng.uniform(*P.drop_height))
-        for (pxy, pr, ptop) in placed:
-            if np.linalg.norm(xy - pxy) < r + pr:
-                z = max(z, ptop + r + 0.005)
-        placed.append((xy, r, z + r))
-        objects.append(ObjectInstance(instance_id=next_id, asset_key=key, category=None, scale=s,
-                                      T_world_obj=pose(R, [xy[0], xy[1], z])))
+        T = drop_pose(m, s, R, xy, float(rng.uniform(*P.drop_height)), False, placed)
+        objects.append(ObjectInstance(instance_id=next_id, asset_key=key, category=None, scale=s, T_world_obj=T))
         next_id += 1
     scene.params["distractors"] = n
     return scene.with_objects(objects)

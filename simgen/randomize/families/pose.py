@@ -13,9 +13,10 @@ from typing import Optional
 import numpy as np
 
 from simgen.core.dist import Dist, choice, optional, uniform
-from simgen.core.geometry import pose, random_rotation, rot_z
+from simgen.core.geometry import random_rotation, rot_z
 from simgen.randomize.family import Family, SampleContext
 from simgen.scene.model import ObjectInstance, Scene
+from simgen.scene.sampler import drop_pose
 from simgen.scene.spec import SceneSpec
 
 
@@ -62,17 +63,9 @@ def sample_objects(spec: SceneSpec, catalog, cfg: PoseConfig, rng: np.random.Gen
             R = rot_z(yaw) if upright else random_rotation(rng)
             xy = rng.uniform(-1, 1, size=2) * half
             h = float(cfg.drop_height.sample(rng)) if cfg.drop_height is not None else float(rng.uniform(*P.drop_height))
-            r = mesh.radius * s
-            z = r + h
-            for (pxy, pr, ptop) in placed:
-                if np.linalg.norm(xy - pxy) < r + pr:
-                    z = max(z, ptop + r + 0.005)
-            placed.append((xy, r, z + r))
-            if upright:
-                z = z - r - float((mesh.vertices[:, 2] * s).min()) + 0.002
+            T = drop_pose(mesh, s, R, xy, h, upright, placed)
             objects.append(ObjectInstance(instance_id=next_id, asset_key=key,
-                                          category=o.category if o.labelled else None, scale=s,
-                                          T_world_obj=pose(R, [xy[0], xy[1], z])))
+                                          category=o.category if o.labelled else None, scale=s, T_world_obj=T))
             next_id += 1
     return objects
 
