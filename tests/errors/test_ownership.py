@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.gl
+pytestmark = [pytest.mark.gl, pytest.mark.slow]
 
 TINY = ["n_images=3", "shard_size=2", "render.width=64", "render.height=48", "export.preview=false"]
 

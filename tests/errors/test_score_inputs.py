@@ -18,6 +18,8 @@ from typing import Callable
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow
+
 cv2 = pytest.importorskip("cv2")
 pytest.importorskip("hydra")
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 from simgen.errors import ScoreError
 from simgen.eval.schema import AugmentSettings, FidSettings, ScoreSettings
 

@@ -14,7 +14,7 @@ from simgen.eval.detector import DetectorSpec, build_detector  # noqa: E402
 from simgen.eval.schema import AugmentSettings, ScoreSettings  # noqa: E402
 from simgen.eval.train import lr_factor, train_detector  # noqa: E402
 
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 
 def test_hflip_and_scale_jitter_keep_boxes_on_objects():

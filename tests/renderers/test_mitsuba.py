@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("mitsuba")
 
 from simgen.errors import AssetError, ConfigError, RenderError, SimgenError  # noqa: E402

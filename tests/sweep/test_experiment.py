@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.gl
+pytestmark = [pytest.mark.gl, pytest.mark.slow]
 
 TINY = ["n_images=2", "shard_size=2", "render.width=160", "render.height=120", "export.depth=false",
         "export.preview=false"]
