@@ -171,12 +171,13 @@ def test_disk_full_keeps_finished_shards_and_resumes(tmp_path, make_cfg, monkeyp
     render_dataset(ref)
 
     cfg = make_cfg(n_images=4, shard_size=2, render__width=160, render__height=120)
-    real_open = open
-    calls = {"n": 0}
+    out = Path(cfg.output_dir)
+    calls = {"failed": 0}
 
     def flaky_write_bytes(path, data):
-        calls["n"] += 1
-        if calls["n"] == 5:  # run.json, 2 images, shard 0 json written, then the disk fills
+        # shard 0 is finished (its record is on disk), then the disk fills on the next write
+        if shard_path(out, 0).is_file() and not calls["failed"]:
+            calls["failed"] += 1
             raise OutputError(f"cannot write {path}: {os.strerror(errno.ENOSPC)}; free disk space or fix "
                               f"permissions, then run the same command again to resume")
         return real_write(path, data)
@@ -185,7 +186,7 @@ def test_disk_full_keeps_finished_shards_and_resumes(tmp_path, make_cfg, monkeyp
     monkeypatch.setattr(atomic, "write_bytes", flaky_write_bytes)
     with pytest.raises(OutputError, match="free disk space"):
         render_dataset(cfg)
-    out = Path(cfg.output_dir)
+    assert calls["failed"] == 1
     assert shard_path(out, 0).is_file() and not shard_path(out, 1).exists()
     monkeypatch.setattr(atomic, "write_bytes", real_write)
     render_dataset(cfg)
