@@ -4,6 +4,8 @@
 
 Each job folder's report.json gives the row (realism=...), the seed, mAP/AP50 on the real photos, FID/KID and the
 render time per image; rows with several seeds are shown as mean +- standard deviation (and the seeds' values).
+"clutter FP" counts the confident detections (score >= 0.5) on the real photos that overlap no labelled object at
+all (IoU < 0.1 with every ground-truth box of any class): detections on the keyboard, the cable, the unlabelled can.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-ORDER = ["default", "textures", "panoramas", "ibl", "allon", "pathtraced"]
-NAMES = {"default": "today's default", "textures": "+ real textures", "panoramas": "+ panoramas",
+ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "pathtraced"]
+NAMES = {"default": "today's default", "procedural": "today's default, weather off",
+         "textures": "+ real textures", "panoramas": "+ panoramas",
          "ibl": "+ shadows/IBL", "allon": "+ textured clutter (all on)", "pathtraced": "all on, path traced"}
 
 
@@ -34,6 +37,26 @@ def _fmt(vals: list[float], nd: int) -> str:
     return f"{statistics.mean(vals):.{nd}f} +- {statistics.stdev(vals):.{nd}f}"
 
 
+def _iou(a: list[float], b: list[float]) -> float:
+    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw, ih = max(0.0, min(ax2, bx2) - max(a[0], b[0])), max(0.0, min(ay2, by2) - max(a[1], b[1]))
+    inter = iw * ih
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def clutter_false_positives(score_dir: Path, real_dir: Path, threshold: float = 0.5) -> int | None:
+    """Detections with score >= threshold that overlap no ground-truth box (IoU < 0.1 with all of them)."""
+    det_file, gt_file = score_dir / "detections.json", real_dir / "annotations.json"
+    if not det_file.is_file() or not gt_file.is_file():
+        return None
+    gts: dict = defaultdict(list)
+    for a in json.loads(gt_file.read_text())["annotations"]:
+        gts[a["image_id"]].append(a["bbox"])
+    dets = json.loads(det_file.read_text())
+    return sum(1 for d in dets if d["score"] >= threshold and all(_iou(d["bbox"], g) < 0.1 for g in gts[d["image_id"]]))
+
+
 def collect(dirs: list[Path]) -> dict:
     rows: dict = defaultdict(list)
     for d in dirs:
@@ -45,19 +68,22 @@ def collect(dirs: list[Path]) -> dict:
             s = r.get("score") or {}
             rows[(name, n)].append({"seed": seed, "map": s.get("map"), "ap50": s.get("ap50"), "fid": s.get("fid"),
                                     "kid": s.get("kid"), "spi": (r.get("render") or {}).get("seconds_per_image"),
-                                    "dir": rep.parent.name})
+                                    "dir": rep.parent.name, "fp": clutter_false_positives(
+                                        rep.parent / "score", Path(r.get("real_dir") or ""))})
     return rows
 
 
 def table(rows: dict) -> str:
-    out = ["| row | images | seeds | mAP | AP50 | FID | KID | s / image (render) |", "|---|---|---|---|---|---|---|---|"]
+    out = ["| row | images | seeds | mAP | AP50 | clutter FP | FID | KID | s / image (render) |",
+           "|---|---|---|---|---|---|---|---|---|"]
     keys = sorted(rows, key=lambda k: (-k[1], ORDER.index(k[0]) if k[0] in ORDER else 99))
     for name, n in keys:
         runs = sorted(rows[(name, n)], key=lambda r: r["seed"])
         seeds = ",".join(str(r["seed"]) for r in runs)
         per_seed = "" if len(runs) < 2 else " (" + ", ".join(f"{r['map']:.3f}" for r in runs) + ")"
         out.append(f"| {NAMES.get(name, name)} | {n} | {seeds} | {_fmt([r['map'] for r in runs], 3)}{per_seed} | "
-                   f"{_fmt([r['ap50'] for r in runs], 3)} | {_fmt([r['fid'] for r in runs], 1)} | "
+                   f"{_fmt([r['ap50'] for r in runs], 3)} | {_fmt([r['fp'] for r in runs], 0)} | "
+                   f"{_fmt([r['fid'] for r in runs], 1)} | "
                    f"{_fmt([r['kid'] for r in runs], 4)} | {_fmt([r['spi'] for r in runs], 3)} |")
     return "\n".join(out)
 
