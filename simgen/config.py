@@ -30,6 +30,10 @@ class AssetsConfig:
     # e.g. ../shared/textures. The moderate and strong presets then draw the table, walls and clutter from the
     # photos and put the scene inside the panoramas (which also light it); null = procedural textures only.
     textures: Optional[str] = None
+    # A mesh's atlas texture rotated or mirrored against its UVs (black patches where faces sample the atlas's
+    # empty background; three of the six textured YCB-Video meshes): auto = remap the UVs to the orientation that
+    # fits clearly (with a warning naming it), as_is = use the file's UVs.
+    uv_orientation: str = field(default="auto", metadata=check(choices=("auto", "as_is")))
 
 
 @dataclass

@@ -94,7 +94,8 @@ class Generator:
         self.randomizer = Randomizer.from_config(cfg.randomization, self.spec)
 
     def __enter__(self) -> "Generator":
-        self.catalog = AssetCatalog.from_spec(self.spec, self.assets_root, self.cfg.render.max_texture_size)
+        self.catalog = AssetCatalog.from_spec(self.spec, self.assets_root, self.cfg.render.max_texture_size,
+                                              self.cfg.assets.uv_orientation)
         self.randomizer.extend_catalog(self.catalog, self.assets_root)
         rc = self.cfg.render
         backend = renderer_class(rc.backend)

@@ -180,8 +180,52 @@ def uv_off_texture(texture: np.ndarray, uv: np.ndarray, faces: np.ndarray) -> fl
     return float((texture[y, x].max(-1) == 0).mean())
 
 
-def load_mesh_file(path: Path, key: str, max_texture_size: int):
-    """Load a mesh file with trimesh -> (Trimesh, uv or None, texture or None)."""
+# The eight ways an atlas image can be rotated/mirrored against its UVs, in image coordinates (x right, y down:
+# x = u, y = 1 - v): name -> (x, y) -> (x', y') where the texel is really found.
+_DIHEDRAL = {
+    "as is": lambda x, y: (x, y),
+    "mirrored left-right": lambda x, y: (1 - x, y),
+    "mirrored top-bottom": lambda x, y: (x, 1 - y),
+    "rotated 180 deg": lambda x, y: (1 - x, 1 - y),
+    "transposed": lambda x, y: (y, x),
+    "rotated 90 deg": lambda x, y: (1 - y, x),
+    "rotated 270 deg": lambda x, y: (y, 1 - x),
+    "anti-transposed": lambda x, y: (1 - y, 1 - x),
+}
+UV_ORIENTATIONS = ("auto", "as_is")
+
+
+def orient_uv(texture: np.ndarray, uv: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, str, float, float]:
+    """For an atlas texture (black background) whose image is rotated or mirrored against the mesh's UVs (as
+    exported by some texture pipelines: the faces then sample the empty background and render as black patches):
+    the UVs remapped to the one of the eight orientations that puts the fewest faces on the background.
+
+    Returns (uv, orientation name, fraction of faces off the texture before, after). The UVs change only when
+    more than 5% of the faces land on the background, the UVs lie in [0, 1] (an atlas, not a tiling), and another
+    orientation leaves under 8% and under a third of the original: a clear fit, never a guess."""
+    before = uv_off_texture(texture, uv, faces)
+    u = np.asarray(uv, np.float64)
+    if before <= 0.05 or u.min() < -1e-6 or u.max() > 1 + 1e-6:
+        return uv, "as is", before, before
+    x, y = u[:, 0], 1.0 - u[:, 1]
+    best = ("as is", before, uv)
+    for name, f in _DIHEDRAL.items():
+        if name == "as is":
+            continue
+        nx, ny = f(x, y)
+        cand = np.stack([nx, 1.0 - ny], 1).astype(np.float32)
+        off = uv_off_texture(texture, cand, faces)
+        if off < best[1]:
+            best = (name, off, cand)
+    name, after, cand = best
+    if after < 0.08 and after < before / 3:
+        return cand, name, before, after
+    return uv, "as is", before, before
+
+
+def load_mesh_file(path: Path, key: str, max_texture_size: int, uv_orientation: str = "auto"):
+    """Load a mesh file with trimesh -> (Trimesh, uv or None, texture or None). ``uv_orientation="auto"``
+    repairs an atlas image that is rotated/mirrored against the UVs (:func:`orient_uv`), with a warning."""
     import trimesh
 
     if not path.is_file():
@@ -206,8 +250,16 @@ def load_mesh_file(path: Path, key: str, max_texture_size: int):
         if img is not None:
             full = np.asarray(img.convert("RGB"))
             uv = np.asarray(vis.uv, np.float32)
-            off = uv_off_texture(full, uv, np.asarray(loaded.faces))
-            if off > 0.05:
+            if uv_orientation == "auto":
+                uv, how, off, fixed = orient_uv(full, uv, np.asarray(loaded.faces))
+            else:
+                how, off = "as is", uv_off_texture(full, uv, np.asarray(loaded.faces))
+                fixed = off
+            if how != "as is":
+                log.warning("mesh %s: its texture image is %s against its UVs (%.0f%% of the faces sampled the "
+                            "empty background, now %.0f%%): rendering it with the UVs remapped "
+                            "(assets.uv_orientation=as_is keeps the file's UVs)", path, how, 100 * off, 100 * fixed)
+            elif off > 0.05:
                 log.warning("mesh %s: %.0f%% of its faces sample the texture's empty (black) background; its "
                             "texture image probably does not match its UVs (renders show black patches): check "
                             "the file", path, 100 * off)
@@ -227,6 +279,8 @@ class AssetCatalog:
         self.groups: dict[str, list[str]] = {}
         # largest texture side the renderer takes (textures that families add are downscaled to it)
         self.max_texture_size = 1024
+        # assets.uv_orientation, for the meshes that families load (distractors)
+        self.uv_orientation = "auto"
 
     def __getitem__(self, key: str) -> MeshData:
         return self.meshes[key]
@@ -235,18 +289,20 @@ class AssetCatalog:
         return key in self.meshes
 
     @classmethod
-    def from_spec(cls, spec: SceneSpec, assets_root: Path, max_texture_size: int = 1024) -> "AssetCatalog":
+    def from_spec(cls, spec: SceneSpec, assets_root: Path, max_texture_size: int = 1024,
+                  uv_orientation: str = "auto") -> "AssetCatalog":
         meshes: dict[str, MeshData] = {}
         keys: list[str] = []
         for i, o in enumerate(spec.objects):
             key = f"obj{i}:{o.category}"
-            meshes[key] = load_object(o, key, Path(assets_root), max_texture_size)
+            meshes[key] = load_object(o, key, Path(assets_root), max_texture_size, uv_orientation)
             keys.append(key)
         meshes[SURFACE_KEY] = make_surface(spec)
         if spec.background.walls:
             meshes[WALL_KEY] = make_wall(spec)
         cat = cls(meshes, keys)
         cat.max_texture_size = int(max_texture_size)
+        cat.uv_orientation = uv_orientation
         return cat
 
 
@@ -313,7 +369,8 @@ def _texture_for(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: i
     return _load_texture_file(safe_asset_path(assets_root, o.texture), max_texture_size)
 
 
-def load_object(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: int = 1024) -> MeshData:
+def load_object(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: int = 1024,
+                uv_orientation: str = "auto") -> MeshData:
     """ObjectSpec -> MeshData (procedural shape or mesh file)."""
     if o.shape is not None:
         tm = make_shape(o.shape, list(o.size))
@@ -329,7 +386,7 @@ def load_object(o: ObjectSpec, key: str, assets_root: Path, max_texture_size: in
         m.collision = primitive_collision(o.shape, m.vertices)
         return m
     path = safe_asset_path(assets_root, o.mesh)  # type: ignore[arg-type]
-    tm, uv, tex = load_mesh_file(path, key, max_texture_size)
+    tm, uv, tex = load_mesh_file(path, key, max_texture_size, uv_orientation)
     if o.texture is not None:  # explicit texture overrides the file's own
         tex = _texture_for(o, key, assets_root, max_texture_size)
         if uv is None:

@@ -106,7 +106,7 @@ def build_bank(cfg: DistractorsConfig, spec: SceneSpec, catalog, assets_root: Pa
             break
 
         try:
-            tm, uv, tex = load_mesh_file(path, "distractor", 256)
+            tm, uv, tex = load_mesh_file(path, "distractor", 256, catalog.uv_orientation)
         except AssetError as exc:
             log.warning("distractor mesh skipped: %s", exc)
             continue
