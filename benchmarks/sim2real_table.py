@@ -17,15 +17,17 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "pathtraced"]
+ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "allon+uvfix", "pathtraced"]
 NAMES = {"default": "today's default", "procedural": "today's default, weather off",
          "textures": "+ real textures", "panoramas": "+ panoramas",
-         "ibl": "+ shadows/IBL", "allon": "+ textured clutter (all on)", "pathtraced": "all on, path traced"}
+         "ibl": "+ shadows/IBL", "allon": "+ textured clutter (all on)",
+         "allon+uvfix": "all on + YCB atlases un-rotated (main)", "pathtraced": "all on, path traced"}
 
 
 def _row_of(report: dict) -> tuple[str, int, int]:
     ov = {o.split("=", 1)[0]: o.split("=", 1)[1] for o in report.get("job", {}).get("overrides", []) if "=" in o}
-    return ov.get("realism", "none"), int(report.get("seed", 0)), int(report.get("n_images", 0))
+    row = ov.get("realism", "none") + (f"+{report['name']}" if report.get("name") else "")  # name= tells variants
+    return row, int(report.get("seed", 0)), int(report.get("n_images", 0))
 
 
 def _fmt(vals: list[float], nd: int) -> str:
