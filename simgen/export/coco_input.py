@@ -118,6 +118,24 @@ def check_coco(coco: Any, *, require_size: bool = True, require_annotations: boo
     Raises:
         CocoInputError: the first problem, as ``"<entry>: <problem>; <fix>"``.
     """
+    _check_top_level(coco, require_annotations, max_images, max_annotations)
+    cat_ids = _check_categories(coco["categories"])
+    sizes = _check_images(coco["images"], require_size)
+    ann_ids: set[int] = set()
+    missing_id: list[dict] = []
+    for k, a in enumerate(coco["annotations"]):
+        _check_annotation(k, a, sizes, cat_ids, ann_ids, missing_id)
+    next_id = max(ann_ids, default=0) + 1
+    for a in missing_id:
+        a["id"] = next_id
+        next_id += 1
+    return coco
+
+
+def _check_top_level(coco: Any, require_annotations: bool, max_images: int | None,
+                     max_annotations: int | None) -> None:
+    """The three lists exist (annotations, info and licenses are filled in when absent), are non-empty where
+    they must be, and within the bounds."""
     if not isinstance(coco, dict):
         raise CocoInputError(f"top level is {type(coco).__name__}, not a JSON object; a COCO instances file is "
                              "an object with images, annotations and categories")
@@ -143,6 +161,9 @@ def check_coco(coco: Any, *, require_size: bool = True, require_annotations: boo
         raise CocoInputError(f"{len(anns)} annotations listed, more than the limit of {max_annotations}; use a "
                              "subset")
 
+
+def _check_categories(cats: list) -> set[int]:
+    """Each category an object with a unique integer id and a non-empty name; returns the ids."""
     cat_ids: set[int] = set()
     for k, c in enumerate(cats):
         where = f"categories[{k}]"
@@ -157,7 +178,13 @@ def check_coco(coco: Any, *, require_size: bool = True, require_annotations: boo
         if c["id"] in cat_ids:
             raise CocoInputError(f"{where}: category id {c['id']} appears twice; category ids must be unique")
         cat_ids.add(c["id"])
+    return cat_ids
 
+
+def _check_images(images: list, require_size: bool) -> dict[int, tuple[int, int] | None]:
+    """Each image an object with a unique integer id, a file_name inside the dataset folder and (when required
+    or given) a positive integer size; returns id -> (width, height), or None where the size is to be read
+    from the file."""
     sizes: dict[int, tuple[int, int] | None] = {}
     for k, im in enumerate(images):
         where = f"images[{k}]"
@@ -183,62 +210,61 @@ def check_coco(coco: Any, *, require_size: bool = True, require_annotations: boo
                 raise CocoInputError(f"{where}: '{key}' is {_show(v)}, not a positive integer; set the image's "
                                      "pixel width and height")
         sizes[iid] = (w, h)
+    return sizes
 
-    ann_ids: set[int] = set()
-    missing_id: list[dict] = []
-    for k, a in enumerate(anns):
-        where = f"annotations[{k}]"
-        if not isinstance(a, dict):
-            raise CocoInputError(f"{where} is {_show(a)}, not an object; each annotation needs image_id, "
-                                 "category_id and bbox")
-        if "id" in a:
-            if not _is_int(a["id"]):
-                raise CocoInputError(f"{where}: 'id' is {_show(a['id'])}, not an integer; give every annotation a "
-                                     "unique integer id (or leave it out)")
-            if a["id"] in ann_ids:
-                raise CocoInputError(f"{where}: annotation id {a['id']} appears twice; annotation ids must be "
-                                     "unique")
-            ann_ids.add(a["id"])
-            where = f"{where} (id {a['id']})"
-        else:
-            missing_id.append(a)
-        for key in ("image_id", "category_id"):
-            if not _is_int(a.get(key)):
-                raise CocoInputError(f"{where}: '{key}' is {_show(a.get(key))}, not an integer; it must be the id "
-                                     f"of an entry in {'images' if key == 'image_id' else 'categories'}")
-        if a["image_id"] not in sizes:
-            raise CocoInputError(f"{where}: image_id {a['image_id']} is not in images; fix the id or add the "
-                                 "image")
-        if a["category_id"] not in cat_ids:
-            raise CocoInputError(f"{where}: category_id {a['category_id']} is not in categories; fix the id or "
-                                 "add the category")
-        bbox = a.get("bbox")
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_num(v) for v in bbox)):
-            raise CocoInputError(f"{where}: bbox is {_show(bbox)}; it must be [x, y, width, height], four "
-                                 "numbers in pixels")
-        if not all(math.isfinite(v) for v in bbox):
-            raise CocoInputError(f"{where}: bbox {bbox} has a NaN or infinite value; give finite pixel values")
-        x, y, bw, bh = bbox
-        if x < 0 or y < 0 or bw < 0 or bh < 0:
-            raise CocoInputError(f"{where}: bbox {bbox} has a negative value; x, y, width and height must be >= 0 "
-                                 "(COCO boxes are [x, y, width, height] from the top-left corner)")
-        size = sizes[a["image_id"]]
-        if size is not None:
-            box_in_image(bbox, size[0], size[1], where)
-        if "iscrowd" in a and a["iscrowd"] not in (0, 1):
-            raise CocoInputError(f"{where}: iscrowd is {_show(a['iscrowd'])}; use 0 or 1")
-        for key in ("area", "visibility"):
-            if key in a and a[key] is not None and not (_is_num(a[key]) and math.isfinite(a[key]) and a[key] >= 0):
-                raise CocoInputError(f"{where}: {key} is {_show(a[key])}; give a finite number >= 0 (or leave it "
-                                     "out)")
-        a.setdefault("iscrowd", 0)
-        if a.get("area") is None:
-            a["area"] = float(bw) * float(bh)
-    next_id = max(ann_ids, default=0) + 1
-    for a in missing_id:
-        a["id"] = next_id
-        next_id += 1
-    return coco
+
+def _check_annotation(k: int, a: Any, sizes: dict, cat_ids: set[int], ann_ids: set[int],
+                      missing_id: list[dict]) -> None:
+    """One annotation: an object with a unique integer id (or none: given one later, collected in
+    ``missing_id``), ids of a listed image and category, a finite non-negative box inside its image, and valid
+    optional fields (iscrowd, area, visibility; iscrowd and area filled in when absent)."""
+    where = f"annotations[{k}]"
+    if not isinstance(a, dict):
+        raise CocoInputError(f"{where} is {_show(a)}, not an object; each annotation needs image_id, "
+                             "category_id and bbox")
+    if "id" in a:
+        if not _is_int(a["id"]):
+            raise CocoInputError(f"{where}: 'id' is {_show(a['id'])}, not an integer; give every annotation a "
+                                 "unique integer id (or leave it out)")
+        if a["id"] in ann_ids:
+            raise CocoInputError(f"{where}: annotation id {a['id']} appears twice; annotation ids must be "
+                                 "unique")
+        ann_ids.add(a["id"])
+        where = f"{where} (id {a['id']})"
+    else:
+        missing_id.append(a)
+    for key in ("image_id", "category_id"):
+        if not _is_int(a.get(key)):
+            raise CocoInputError(f"{where}: '{key}' is {_show(a.get(key))}, not an integer; it must be the id "
+                                 f"of an entry in {'images' if key == 'image_id' else 'categories'}")
+    if a["image_id"] not in sizes:
+        raise CocoInputError(f"{where}: image_id {a['image_id']} is not in images; fix the id or add the "
+                             "image")
+    if a["category_id"] not in cat_ids:
+        raise CocoInputError(f"{where}: category_id {a['category_id']} is not in categories; fix the id or "
+                             "add the category")
+    bbox = a.get("bbox")
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_num(v) for v in bbox)):
+        raise CocoInputError(f"{where}: bbox is {_show(bbox)}; it must be [x, y, width, height], four "
+                             "numbers in pixels")
+    if not all(math.isfinite(v) for v in bbox):
+        raise CocoInputError(f"{where}: bbox {bbox} has a NaN or infinite value; give finite pixel values")
+    x, y, bw, bh = bbox
+    if x < 0 or y < 0 or bw < 0 or bh < 0:
+        raise CocoInputError(f"{where}: bbox {bbox} has a negative value; x, y, width and height must be >= 0 "
+                             "(COCO boxes are [x, y, width, height] from the top-left corner)")
+    size = sizes[a["image_id"]]
+    if size is not None:
+        box_in_image(bbox, size[0], size[1], where)
+    if "iscrowd" in a and a["iscrowd"] not in (0, 1):
+        raise CocoInputError(f"{where}: iscrowd is {_show(a['iscrowd'])}; use 0 or 1")
+    for key in ("area", "visibility"):
+        if key in a and a[key] is not None and not (_is_num(a[key]) and math.isfinite(a[key]) and a[key] >= 0):
+            raise CocoInputError(f"{where}: {key} is {_show(a[key])}; give a finite number >= 0 (or leave it "
+                                 "out)")
+    a.setdefault("iscrowd", 0)
+    if a.get("area") is None:
+        a["area"] = float(bw) * float(bh)
 
 
 def box_in_image(bbox: list, width: int, height: int, where: str) -> None:
