@@ -324,51 +324,18 @@ def _score(inputs: ScoreInputs, synthetic_dir, real_dir, s: ScoreSettings, *, re
                                                        dev=dev, timer=timer)
     train_time = sum(r.seconds for _, r in results) if trained else None
     image_ids = [int(im["id"]) for im in real.images]
-    real_cat_ids = sorted(labels.to_label["real"])
 
-    # ---- FID / KID -------------------------------------------------------------------------------------------
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 31337]))
-    fid_info = fid_crops = None
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 31337]))  # FID subsets, then coverage samples
     other = synth if synth is not None else real_train
+    fid_info = fid_crops = None
     if s.fid.enabled and other is not None:
-        from simgen.eval.fid import compare_sets, make_extractor
-
-        with timer("fid_model"):
-            ext = extractor or make_extractor(s.fid.extractor, s.fid.path, dev)
-        kw = dict(n=s.fid.n, resize=s.fid.resize, batch_size=s.fid.batch_size, kid_subsets=s.fid.kid_subsets,
-                  kid_subset_size=s.fid.kid_subset_size, context=s.fid.crop_context)
-        other_ids = set(labels.to_label[other.role])
-        with timer("fid_features"):
-            fid_info = compare_sets(_fid_items(other, False, other_ids, 0), _fid_items(real, False, set(), 0),
-                                    ext, rng=rng, what="whole images", **kw)
-            if other is not synth:
-                fid_info["note"] = "no synthetic set: distance between the real training and real test images"
-            if s.fid.crops:
-                a = _fid_items(other, True, other_ids, s.fid.crop_min_size)
-                b = _fid_items(real, True, set(real_cat_ids), s.fid.crop_min_size)
-                if a and b:
-                    fid_crops = compare_sets(a, b, ext, rng=rng, what="object crops", **kw)
-                else:
-                    warnings.append("FID on crops skipped: no boxes of at least score.fid.crop_min_size px")
-
-    # ---- coverage + plots --------------------------------------------------------------------------------------
+        fid_info, fid_crops = _distances(real, other, other is synth, labels, s, rng, extractor, dev, timer,
+                                         warnings)
     plot_paths: list[Path] = []
     coverage = None
     if s.coverage and other is not None:
-        from simgen.eval import coverage as cov
-
-        with timer("coverage_stats"):
-            names_other = {cid: labels.names[lab - 1] for cid, lab in labels.to_label[other.role].items()}
-            names_real = {cid: labels.names[lab - 1] for cid, lab in labels.to_label["real"].items()}
-            st_o = cov.set_stats(other, names_other, max_images=s.coverage_max_images, rng=rng)
-            st_o.name = "synthetic" if other is synth else other.role
-            st_r = cov.set_stats(real, names_real, max_images=s.coverage_max_images, rng=rng)
-            st_r.name = "real"
-            gaps = cov.coverage_gaps(st_o, st_r)
-            coverage = {"gaps": gaps, "class_balance": {st_o.name: cov.class_balance(st_o, list(labels.names)),
-                                                        "real": cov.class_balance(st_r, list(labels.names))}}
-        with timer("coverage_plots"):
-            plot_paths += cov.plot_coverage(st_o, st_r, list(labels.names), out)
+        coverage, cov_plots = _coverage(real, other, other is synth, labels, s, rng, timer, out)
+        plot_paths += cov_plots
     if trained:
         from simgen.eval import plots
 
@@ -450,6 +417,53 @@ def _score(inputs: ScoreInputs, synthetic_dir, real_dir, s: ScoreSettings, *, re
     timer.log_table()
     log.info("wrote %s and %s", out / "report.json", out / "report.md")
     return json.loads((out / "report.json").read_text())
+
+
+def _distances(real: CocoSet, other: CocoSet, other_is_synthetic: bool, labels: LabelSpace, s: ScoreSettings,
+               rng: np.random.Generator, extractor: Any, dev, timer: PhaseTimer, warnings: list[str]):
+    """FID/KID between ``other`` (the synthetic set, else the real training set) and the real test set, on whole
+    images and (score.fid.crops) on object crops -> (fid_info, fid_crops or None)."""
+    from simgen.eval.fid import compare_sets, make_extractor
+
+    with timer("fid_model"):
+        ext = extractor or make_extractor(s.fid.extractor, s.fid.path, dev)
+    kw = dict(n=s.fid.n, resize=s.fid.resize, batch_size=s.fid.batch_size, kid_subsets=s.fid.kid_subsets,
+              kid_subset_size=s.fid.kid_subset_size, context=s.fid.crop_context)
+    other_ids = set(labels.to_label[other.role])
+    fid_crops = None
+    with timer("fid_features"):
+        fid_info = compare_sets(_fid_items(other, False, other_ids, 0), _fid_items(real, False, set(), 0),
+                                ext, rng=rng, what="whole images", **kw)
+        if not other_is_synthetic:
+            fid_info["note"] = "no synthetic set: distance between the real training and real test images"
+        if s.fid.crops:
+            a = _fid_items(other, True, other_ids, s.fid.crop_min_size)
+            b = _fid_items(real, True, set(labels.to_label["real"]), s.fid.crop_min_size)
+            if a and b:
+                fid_crops = compare_sets(a, b, ext, rng=rng, what="object crops", **kw)
+            else:
+                warnings.append("FID on crops skipped: no boxes of at least score.fid.crop_min_size px")
+    return fid_info, fid_crops
+
+
+def _coverage(real: CocoSet, other: CocoSet, other_is_synthetic: bool, labels: LabelSpace, s: ScoreSettings,
+              rng: np.random.Generator, timer: PhaseTimer, out: Path) -> tuple[dict, list[Path]]:
+    """Where the synthetic (else real training) ranges miss the real test set: gaps, class balance, plots."""
+    from simgen.eval import coverage as cov
+
+    with timer("coverage_stats"):
+        names_other = {cid: labels.names[lab - 1] for cid, lab in labels.to_label[other.role].items()}
+        names_real = {cid: labels.names[lab - 1] for cid, lab in labels.to_label["real"].items()}
+        st_o = cov.set_stats(other, names_other, max_images=s.coverage_max_images, rng=rng)
+        st_o.name = "synthetic" if other_is_synthetic else other.role
+        st_r = cov.set_stats(real, names_real, max_images=s.coverage_max_images, rng=rng)
+        st_r.name = "real"
+        gaps = cov.coverage_gaps(st_o, st_r)
+        coverage = {"gaps": gaps, "class_balance": {st_o.name: cov.class_balance(st_o, list(labels.names)),
+                                                    "real": cov.class_balance(st_r, list(labels.names))}}
+    with timer("coverage_plots"):
+        plots = cov.plot_coverage(st_o, st_r, list(labels.names), out)
+    return coverage, plots
 
 
 def _draw_detections(real: CocoSet, labels: LabelSpace, image_ids: list[int], dets: list[dict], s: ScoreSettings,
