@@ -335,37 +335,8 @@ def build_scene(root: Path, *, units: str = "auto", name: Optional[str] = None, 
     meshes = [measure_mesh(p, root, cat) for p, cat in entries]
     largest = [float(m.extents.max()) for m in meshes]
 
-    if units != "auto":
-        unit = units
-        notes.append(f"units: {UNIT_NAMES[unit]} (given); every object has scale {UNITS[unit]:g}")
-    elif kind == "bop":
-        unit = "mm"
-        notes.append("units: millimetres (BOP models are in mm); every object has scale: [0.001, 0.001]")
-        for m, oid in zip(meshes, sorted(bop_info)):
-            sz = [bop_info[oid].get(f"size_{a}") for a in "xyz"]
-            if all(isinstance(s, (int, float)) for s in sz) and not np.allclose(m.extents, sz, rtol=0.02, atol=0.5):
-                notes.append(f"{m.rel}: extents {np.round(m.extents, 1).tolist()} differ from models_info.json's "
-                             f"size {sz}; check the model and models_info.json")
-    else:
-        unit = detect_units(largest)
-        med = float(np.median(largest))
-        if unit == "mm":
-            notes.append(f"units: millimetres detected (objects are {med:.4g} units across, median; an object in "
-                         f"metres would be <= {METRES_MAX_EXTENT:g}): every object has scale: [0.001, 0.001]; "
-                         f"pass units=m|cm|in if that is wrong")
-        else:
-            notes.append(f"units: metres detected (objects are {med:.4g} units across, median); pass "
-                         f"units=mm|cm|in if that is wrong")
+    unit = _units(kind, units, meshes, largest, bop_info, notes)
     u = UNITS[unit]
-    for m in meshes:
-        size_m = float(m.extents.max()) * u
-        if not 0.002 <= size_m <= 2.0:
-            notes.append(f"{m.rel} is {size_m:.4g} m across in {UNIT_NAMES[unit]}: unusual for a tabletop object; "
-                         f"check its units")
-        if float(np.abs(m.centre).max()) > 0.5 * float(m.extents.max()):
-            notes.append(f"{m.rel}: its origin lies outside the object (bounding-box centre at "
-                         f"{np.round(m.centre * u, 3).tolist()} m); it is dropped and turned about the origin, "
-                         f"recentre it for natural poses")
 
     cam0 = CameraSpec()
     fy = float(fy if fy is not None else (fx if fx is not None else cam0.fy))  # square pixels unless given
@@ -423,6 +394,43 @@ def build_scene(root: Path, *, units: str = "auto", name: Optional[str] = None, 
     scene_from_dict(scene, source=f"new-scene {root}")  # the scene must load as written
     return NewScene(scene=scene, assets_root=root, kind=kind, unit=unit, notes=notes, object_comments=comments,
                     meshes=meshes)
+
+
+def _units(kind: str, units: str, meshes: list, largest: list[float], bop_info: dict, notes: list[str]) -> str:
+    """The meshes' unit (given, BOP's millimetres, or detected from their sizes), with notes on what was decided
+    and on objects whose size or origin looks wrong in it."""
+    if units != "auto":
+        unit = units
+        notes.append(f"units: {UNIT_NAMES[unit]} (given); every object has scale {UNITS[unit]:g}")
+    elif kind == "bop":
+        unit = "mm"
+        notes.append("units: millimetres (BOP models are in mm); every object has scale: [0.001, 0.001]")
+        for m, oid in zip(meshes, sorted(bop_info)):
+            sz = [bop_info[oid].get(f"size_{a}") for a in "xyz"]
+            if all(isinstance(s, (int, float)) for s in sz) and not np.allclose(m.extents, sz, rtol=0.02, atol=0.5):
+                notes.append(f"{m.rel}: extents {np.round(m.extents, 1).tolist()} differ from models_info.json's "
+                             f"size {sz}; check the model and models_info.json")
+    else:
+        unit = detect_units(largest)
+        med = float(np.median(largest))
+        if unit == "mm":
+            notes.append(f"units: millimetres detected (objects are {med:.4g} units across, median; an object in "
+                         f"metres would be <= {METRES_MAX_EXTENT:g}): every object has scale: [0.001, 0.001]; "
+                         f"pass units=m|cm|in if that is wrong")
+        else:
+            notes.append(f"units: metres detected (objects are {med:.4g} units across, median); pass "
+                         f"units=mm|cm|in if that is wrong")
+    u = UNITS[unit]
+    for m in meshes:
+        size_m = float(m.extents.max()) * u
+        if not 0.002 <= size_m <= 2.0:
+            notes.append(f"{m.rel} is {size_m:.4g} m across in {UNIT_NAMES[unit]}: unusual for a tabletop object; "
+                         f"check its units")
+        if float(np.abs(m.centre).max()) > 0.5 * float(m.extents.max()):
+            notes.append(f"{m.rel}: its origin lies outside the object (bounding-box centre at "
+                         f"{np.round(m.centre * u, 3).tolist()} m); it is dropped and turned about the origin, "
+                         f"recentre it for natural poses")
+    return unit
 
 
 def _scene_name(root: Path) -> str:
