@@ -30,10 +30,11 @@ class AssetsConfig:
     # e.g. ../shared/textures. The moderate and strong presets then draw the table, walls and clutter from the
     # photos and put the scene inside the panoramas (which also light it); null = procedural textures only.
     textures: Optional[str] = None
-    # A mesh's atlas texture rotated or mirrored against its UVs (black patches where faces sample the atlas's
-    # empty background; three of the six textured YCB-Video meshes): auto = remap the UVs to the orientation that
-    # fits clearly (with a warning naming it), as_is = use the file's UVs.
-    uv_orientation: str = field(default="auto", metadata=check(choices=("auto", "as_is")))
+    # A mesh's atlas texture that does not match its UVs (black patches where faces sample the atlas's empty
+    # background; five of the six textured YCB-Video meshes): auto = remap the UVs to the rotation/mirror of the
+    # image that fits clearly, else fill the empty background with neighbouring colour; remap = only the first;
+    # as_is = the file as it is. Every repair is logged with the mesh's name.
+    uv_orientation: str = field(default="auto", metadata=check(choices=("auto", "remap", "as_is")))
 
 
 @dataclass

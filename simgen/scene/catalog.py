@@ -192,7 +192,34 @@ _DIHEDRAL = {
     "rotated 270 deg": lambda x, y: (y, 1 - x),
     "anti-transposed": lambda x, y: (1 - y, 1 - x),
 }
-UV_ORIENTATIONS = ("auto", "as_is")
+UV_ORIENTATIONS = ("auto", "remap", "as_is")
+
+
+def fill_empty_texels(tex: np.ndarray) -> np.ndarray:
+    """The atlas ``tex`` (H, W, 3) uint8 with its empty (pure black) texels filled from the others by pull-push:
+    averages down an image pyramid, then back up, each empty texel taking the colour of its surroundings. The
+    filled texels are the only ones that change."""
+    import cv2
+
+    valid = tex.max(-1) > 0
+    if valid.all() or not valid.any():
+        return tex
+    img = tex.astype(np.float32) * valid[..., None]
+    w = valid.astype(np.float32)
+    levels = [(img, w)]
+    while min(img.shape[:2]) > 1:
+        size = (max(1, img.shape[1] // 2), max(1, img.shape[0] // 2))
+        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+        w = cv2.resize(w, size, interpolation=cv2.INTER_AREA)
+        levels.append((img, w))
+    fill = levels[-1][0] / np.maximum(levels[-1][1], 1e-6)[..., None]
+    for img, w in reversed(levels[:-1]):
+        up = cv2.resize(fill, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
+        a = np.clip(w, 0.0, 1.0)[..., None]
+        fill = a * (img / np.maximum(w, 1e-6)[..., None]) + (1.0 - a) * up
+    out = tex.copy()
+    out[~valid] = np.clip(fill[~valid] + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def orient_uv(texture: np.ndarray, uv: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, str, float, float]:
@@ -224,8 +251,10 @@ def orient_uv(texture: np.ndarray, uv: np.ndarray, faces: np.ndarray) -> tuple[n
 
 
 def load_mesh_file(path: Path, key: str, max_texture_size: int, uv_orientation: str = "auto"):
-    """Load a mesh file with trimesh -> (Trimesh, uv or None, texture or None). ``uv_orientation="auto"``
-    repairs an atlas image that is rotated/mirrored against the UVs (:func:`orient_uv`), with a warning."""
+    """Load a mesh file with trimesh -> (Trimesh, uv or None, texture or None). ``uv_orientation``: "auto"
+    repairs an atlas image that is rotated/mirrored against the UVs (:func:`orient_uv`) and, where no
+    orientation fits, fills the atlas's empty background (:func:`fill_empty_texels`); "remap" only the first;
+    "as_is" neither. Each repair is logged as a warning."""
     import trimesh
 
     if not path.is_file():
@@ -250,7 +279,7 @@ def load_mesh_file(path: Path, key: str, max_texture_size: int, uv_orientation: 
         if img is not None:
             full = np.asarray(img.convert("RGB"))
             uv = np.asarray(vis.uv, np.float32)
-            if uv_orientation == "auto":
+            if uv_orientation in ("auto", "remap"):
                 uv, how, off, fixed = orient_uv(full, uv, np.asarray(loaded.faces))
             else:
                 how, off = "as is", uv_off_texture(full, uv, np.asarray(loaded.faces))
@@ -259,11 +288,18 @@ def load_mesh_file(path: Path, key: str, max_texture_size: int, uv_orientation: 
                 log.warning("mesh %s: its texture image is %s against its UVs (%.0f%% of the faces sampled the "
                             "empty background, now %.0f%%): rendering it with the UVs remapped "
                             "(assets.uv_orientation=as_is keeps the file's UVs)", path, how, 100 * off, 100 * fixed)
-            elif off > 0.05:
+            tex = _downscale(full, max_texture_size)
+            if fixed > 0.05 and uv_orientation == "auto":
+                tex = fill_empty_texels(tex)
+                log.warning("mesh %s: %.0f%% of its faces sample the texture's empty (black) background in the "
+                            "best-fitting rotation/mirror of the image: the background is filled with the "
+                            "neighbouring colours so they render as smudges, not black patches "
+                            "(assets.uv_orientation=remap|as_is: leave it black); the file needs a texture that "
+                            "matches its UVs", path, 100 * fixed)
+            elif fixed > 0.05:
                 log.warning("mesh %s: %.0f%% of its faces sample the texture's empty (black) background; its "
                             "texture image probably does not match its UVs (renders show black patches): check "
-                            "the file", path, 100 * off)
-            tex = _downscale(full, max_texture_size)
+                            "the file", path, 100 * fixed)
         else:
             log.warning("mesh %s has UVs but its texture image is missing; rendering it untextured", path)
     return loaded, uv, tex

@@ -1,6 +1,7 @@
 """An atlas texture rotated or mirrored against its mesh's UVs (three of the six textured YCB-Video meshes in
-../shared/ycb) is found and the UVs remapped (assets.uv_orientation=auto), with a warning; a matching texture, a
-tiling texture and an unclear case are left alone."""
+../shared/ycb) is found and the UVs remapped (assets.uv_orientation=auto|remap), with a warning; a matching
+texture, a tiling texture and an unclear case are left alone; where no orientation fits (two more YCB meshes),
+auto fills the atlas's empty background with neighbouring colour so faces sampling it are not black."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simgen.scene.catalog import orient_uv, uv_off_texture
+from simgen.scene.catalog import fill_empty_texels, orient_uv, uv_off_texture
 
 SHARED_YCB = Path(__file__).resolve().parents[3] / "shared" / "ycb" / "models"
 
@@ -70,3 +71,29 @@ def test_ycb_meshes(caplog):
         _, uv, _ = load_mesh_file(SHARED_YCB / "003_cracker_box" / "textured_simple.obj", "c", 256)
         _, uv_file, _ = load_mesh_file(SHARED_YCB / "003_cracker_box" / "textured_simple.obj", "c", 256, "as_is")
         assert np.array_equal(uv, uv_file)
+
+
+def test_fill_changes_only_empty_texels_and_takes_the_neighbours_colour():
+    tex = np.zeros((64, 64, 3), np.uint8)
+    tex[:, :32] = (200, 40, 40)  # left half red, right half empty
+    tex[40:, :32] = (40, 200, 40)  # lower left green
+    out = fill_empty_texels(tex)
+    assert np.array_equal(out[:, :32], tex[:, :32])  # painted texels unchanged
+    assert (out.max(-1) > 0).all()  # no empty texel left
+    assert out[5, 34, 0] > 150 and out[5, 34, 1] < 100  # next to red: reddish
+    assert out[60, 34, 1] > 150 and out[60, 34, 0] < 100  # next to green: greenish
+    assert fill_empty_texels(out) is out  # nothing empty: the same array back
+
+
+@pytest.mark.skipif(not SHARED_YCB.is_dir(), reason="../shared/ycb not present")
+def test_ycb_meshes_without_a_fitting_orientation_get_their_background_filled(caplog):
+    from simgen.scene.catalog import load_mesh_file
+
+    with caplog.at_level(logging.WARNING):
+        for name in ("005_tomato_soup_can", "006_mustard_bottle"):
+            path = SHARED_YCB / name / "textured_simple.obj"
+            _, uv, tex = load_mesh_file(path, name, 256)
+            _, uv_r, tex_r = load_mesh_file(path, name, 256, "remap")
+            assert np.array_equal(uv, uv_r)  # no orientation fits: UVs as in the file
+            assert (tex.max(-1) == 0).mean() == 0.0 and (tex_r.max(-1) == 0).mean() > 0.2
+            assert f"{name}/textured_simple.obj: " in caplog.text and "background is filled" in caplog.text
