@@ -17,11 +17,12 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "allon+uvfix", "pathtraced"]
+ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "allon+uvfix", "allon+main", "pathtraced"]
 NAMES = {"default": "today's default", "procedural": "today's default, weather off",
          "textures": "+ real textures", "panoramas": "+ panoramas",
          "ibl": "+ shadows/IBL", "allon": "+ textured clutter (all on)",
-         "allon+uvfix": "all on + YCB atlases un-rotated (main)", "pathtraced": "all on, path traced"}
+         "allon+uvfix": "all on + 3 YCB atlases un-rotated",
+         "allon+main": "all on + all 5 YCB atlases repaired (main)", "pathtraced": "all on, path traced"}
 
 
 def _row_of(report: dict) -> tuple[str, int, int]:
