@@ -41,6 +41,8 @@ def _one_line(res, *needles: str) -> None:
 def _user_files(folder: Path) -> None:
     (folder / "images").mkdir(parents=True, exist_ok=True)
     (folder / "images" / "holiday.jpg").write_bytes(b"\xff\xd8 a user's photo")
+    (folder / "depth").mkdir(parents=True, exist_ok=True)
+    (folder / "depth" / "scan.png").write_bytes(b"a user's depth scan")
     (folder / "notes.txt").write_text("a user's notes")
 
 
@@ -97,6 +99,7 @@ def test_no_file_is_lost(case, tmp_path, finished):
             (out / "images").symlink_to(elsewhere, target_is_directory=True)
         if setup == "finished-user":
             (out / "images" / "holiday.jpg").write_bytes(b"a user's photo")
+            (out / "depth" / "scan.png").write_bytes(b"a user's depth scan")
         out_arg = str(out)
     else:
         out_arg = setup(tmp_path)
@@ -111,7 +114,8 @@ def test_no_file_is_lost(case, tmp_path, finished):
         assert after == before, sorted(set(after.items()) ^ set(before.items()))[:5]
     else:
         assert res.returncode == 0, res.stderr[-2000:]
-        kept = {k: v for k, v in before.items() if "holiday" in k or "notes" in k}
+        kept = {k: v for k, v in before.items() if any(u in k for u in ("holiday", "notes", "scan"))}
         assert kept and all(after.get(k) == v for k, v in kept.items())
+        assert any("depth/scan.png" in k for k in kept)
         man = json.loads((Path(out_arg) / "manifest.json").read_text())
-        assert not any("holiday" in f or "notes" in f for f in man["files"])
+        assert not any(u in f for u in ("holiday", "notes", "scan") for f in man["files"])
