@@ -14,6 +14,7 @@ from simgen.export import format_names
 from simgen.export.atomic import PNG_FILTERS, PNG_STRATEGIES
 from simgen.randomize.schema import RandomizationConfig
 from simgen.renderers import BACKENDS, config_class
+from simgen.scene.catalog import UV_ORIENTATIONS
 
 # Documented upper bounds of a job (docs: README "Limits"): checked before anything is written.
 MAX_IMAGES = 1_000_000
@@ -34,7 +35,7 @@ class AssetsConfig:
     # background; five of the six textured YCB-Video meshes): auto = remap the UVs to the rotation/mirror of the
     # image that fits clearly, else fill the empty background with neighbouring colour; remap = only the first;
     # as_is = the file as it is. Every repair is logged with the mesh's name.
-    uv_orientation: str = field(default="auto", metadata=check(choices=("auto", "remap", "as_is")))
+    uv_orientation: str = field(default="auto", metadata=check(choices=UV_ORIENTATIONS))
 
 
 @dataclass

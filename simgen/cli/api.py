@@ -17,7 +17,7 @@ from typing import Any, Iterable, Optional
 
 @dataclass
 class RenderResult:
-    """What ``simgen.renderers`` made: the dataset folder, its counts and timing."""
+    """What ``simgen.render`` made: the dataset folder, its counts and timing."""
 
     output_dir: Path
     images: int

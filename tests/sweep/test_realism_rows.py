@@ -3,27 +3,13 @@ what its name says, so the table in docs/sim2real.md keeps meaning what it says 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
+from simgen.cli.api import compose
 from simgen.paths import conf_dir
-
-
-def _compose_experiment(*overrides: str):
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf
-
-    from simgen.cli.configs import register_all
-
-    register_all()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            return OmegaConf.to_container(compose("experiment", overrides=list(overrides)), resolve=True)
-    finally:
-        GlobalHydra.instance().clear()
 
 
 @pytest.fixture
@@ -34,7 +20,9 @@ def textures(tmp_path) -> Path:
 
 
 def _row(textures: Path, row: str) -> dict:
-    return _compose_experiment(f"realism={row}", "scene=ycb_video", f"assets.textures={textures}")
+    """The composed experiment config of a row, as a plain dict (the command line's composition)."""
+    overrides = [f"realism={row}", "scene=ycb_video", f"assets.textures={textures}"]
+    return dataclasses.asdict(compose("experiment", overrides))
 
 
 def test_every_row_file_is_in_the_sweep():
