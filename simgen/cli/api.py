@@ -52,10 +52,12 @@ def compose(config_name: str, overrides: list[str]):
     from omegaconf.errors import OmegaConfBaseException
 
     from simgen.cli.configs import register_all
+    from simgen.cli.overrides import lift_dict_overrides
     from simgen.errors import ConfigError
     from simgen.paths import conf_dir
 
     register_all()
+    overrides = lift_dict_overrides(overrides)
     gh = GlobalHydra.instance()
     was = gh.is_initialized()
     if was:

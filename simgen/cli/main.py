@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     config_name = getattr(module, "CONFIG_NAME", None)
     if config_name is not None:
+        from simgen.cli.overrides import lift_dict_overrides
+
+        rest = lift_dict_overrides(rest)
         precheck_overrides(config_name, rest)
     # Hydra reads sys.argv: present it as if `simgen-<cmd>` had been called.
     sys.argv = [f"simgen {cmd}"] + rest

@@ -1,0 +1,27 @@
+"""Command-line override rewrites applied before Hydra sees them.
+
+``a.b.leaf={dist: uniform, low: 1, high: 2}`` fails inside OmegaConf when ``leaf`` is an optional structured field
+whose value is null (e.g. ``randomization.camera.elevation_deg``, null = "the scene's value"): OmegaConf merges the
+dict into the typed null node and raises ``AttributeError: 'NoneType' object has no attribute 'get'``
+(omry/omegaconf#1360). Merging through the parent works and means the same thing, so a dict-valued override of a
+dotted key is rewritten to ``a.b={leaf: {...}}``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+_DICT_OVERRIDE = re.compile(r"^(?P<parent>[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\.(?P<leaf>[A-Za-z_]\w*)"
+                            r"=(?P<value>\{.*\})$", re.DOTALL)
+
+
+def lift_dict_overrides(args: Iterable[str]) -> list[str]:
+    """``parent.leaf={...}`` -> ``parent={leaf: {...}}`` for plain (no ``+``/``~``/``hydra.``) overrides."""
+    out = []
+    for arg in args:
+        m = _DICT_OVERRIDE.match(arg)
+        if m and not arg.startswith("hydra."):
+            arg = f"{m['parent']}={{{m['leaf']}: {m['value']}}}"
+        out.append(arg)
+    return out
