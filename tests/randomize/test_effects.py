@@ -426,3 +426,26 @@ def test_backdrop_composite_fills_only_empty_pixels(tmp_path):
         bd = background.backdrop(tmp_path / "b.png", W, H, crop)
         assert out.flags.writeable and not bd.flags.writeable and rgb.max() == 7
         assert np.array_equal(out[depth > 0], rgb[depth > 0]) and np.array_equal(out[depth <= 0], bd[depth <= 0])
+
+
+def test_sharpening_crispens_edges_keeps_flat_areas_and_draws_nothing_when_off():
+    import cv2
+
+    from simgen.randomize.families import sensor
+
+    rgb = np.full((96, 640, 3), 60, np.uint8)  # sizes are given for a 640-wide image
+    rgb[:, 64:] = 190  # one vertical edge
+    rgb = cv2.GaussianBlur(rgb, (0, 0), 1.0)
+    sharp = sensor.apply(rgb, _sensor_cfg(sharpen_probability=1.0, sharpen_amount=1.0, sharpen_sigma_px=1.0),
+                         np.random.default_rng(0))
+    grad = lambda im: np.abs(np.diff(im[48].astype(int), axis=0)).max()  # noqa: E731
+    assert grad(sharp) > grad(rgb) * 1.2  # steeper edge
+    assert sharp[:, 60:68].min() < rgb[:, 60:68].min() and sharp[:, 60:68].max() > rgb[:, 60:68].max()  # halos
+    assert np.array_equal(sharp[:, :20], rgb[:, :20]) and np.array_equal(sharp[:, -20:], rgb[:, -20:])  # flat
+    # amount 0 / probability 0: the image and the rng's later draws are those of a sensor without sharpening
+    for off in (dict(sharpen_probability=0.0), dict(sharpen_probability=1.0, sharpen_amount=0.0)):
+        assert np.array_equal(sensor.apply(rgb, _sensor_cfg(**off), np.random.default_rng(0)), rgb)
+    r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+    sensor.apply(rgb, _sensor_cfg(read_noise=2.0), r1)
+    sensor.apply(rgb, _sensor_cfg(read_noise=2.0, sharpen_probability=0.0), r2)
+    assert r1.random() == r2.random()

@@ -1,5 +1,6 @@
 """Sensor and optics, in linear light: exposure, defocus (disk) and motion (line) blur, Poisson shot noise, then
-gamma, Gaussian read noise and JPEG compression. Image-space only: labels are unchanged (boxes do not move; masks
+gamma, Gaussian read noise, the camera's sharpening (unsharp mask, as consumer cameras' image processors apply: it
+also sharpens the noise) and JPEG compression. Image-space only: labels are unchanged (boxes do not move; masks
 stay the objects' rendered pixels)."""
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class SensorConfig:
     gamma: Dist = uniform(0.9, 1.1, min=0.05, max=20.0)
     jpeg_probability: Dist = const(0.3, min=0.0, max=1.0)
     jpeg_quality: Dist = randint(55, 95, integer=True, min=1, max=100)
+    # unsharp mask after the noise, before JPEG: out += amount * (out - gaussian(out, sigma_px)); 0 = off
+    sharpen_probability: Dist = const(0.0, min=0.0, max=1.0)
+    sharpen_amount: Dist = uniform(0.3, 1.5, min=0.0, max=10.0)
+    sharpen_sigma_px: Dist = uniform(0.8, 1.2, min=0.3, max=10.0)  # 640-wide equivalent
 
 
 def disk_kernel(radius: float) -> np.ndarray:
@@ -134,6 +139,21 @@ def _blur_gamma_noise(rgb: np.ndarray, to_lin: np.ndarray, kernels, inv_gamma: f
     return out
 
 
+def unsharp(rgb: np.ndarray, amount: float, sigma: float) -> np.ndarray:
+    """uint8 ``round(clip(rgb + amount (rgb - gaussian(rgb, sigma))))``: a camera's sharpening (in display space,
+    as image processors do it: edges get halos, noise gets crisper)."""
+    import cv2
+
+    f = rgb.astype(np.float32)
+    blur = cv2.GaussianBlur(f, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    f -= blur
+    f *= np.float32(amount)
+    f += rgb
+    out = np.empty_like(rgb)
+    _round_into(out, f)
+    return out
+
+
 def apply(rgb: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) -> np.ndarray:
     """rgb (H, W, 3) uint8 -> uint8.
 
@@ -160,6 +180,11 @@ def apply(rgb: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) -> np.nd
     u_jpeg, quality = float(rng.random()), int(cfg.jpeg_quality.sample(rng))
     p_jpeg = float(cfg.jpeg_probability.sample(rng))
     noise_seed = int(rng.integers(1 << 62))
+    # drawn after everything above, so configs without sharpening make the same bytes as before it existed
+    p_sharp = float(cfg.sharpen_probability.sample(rng))
+    if p_sharp > 0:
+        u_sharp, amount = float(rng.random()), float(cfg.sharpen_amount.sample(rng))
+        sigma = float(cfg.sharpen_sigma_px.sample(rng)) * px
 
     do_defocus = u_defocus < p_defocus and defocus >= 0.5
     do_motion = u_motion < p_motion and motion >= 1.5
@@ -189,6 +214,8 @@ def apply(rgb: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) -> np.nd
         shot_q = NORMAL_Q * np.float32(1.0 / np.sqrt(photons)) if do_shot else None
         out = _blur_gamma_noise(rgb, _TO_LINEAR * gain, kernels, inv_gamma, shot_q, read_q if read > 0 else None,
                                 nrng)
+    if p_sharp > 0 and u_sharp < p_sharp and amount > 0:
+        out = unsharp(out, amount, sigma)
     if u_jpeg < p_jpeg:
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:
