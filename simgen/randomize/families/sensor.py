@@ -16,7 +16,7 @@ from simgen.randomize.family import Family, SampleContext
 
 @dataclass
 class SensorConfig:
-    """Camera sensor and optics: exposure, defocus and motion blur, shot and read noise, gamma, JPEG."""
+    """Camera sensor and optics: exposure, defocus and motion blur, shot and read noise, gamma, sharpening, JPEG."""
 
     enabled: bool = False
     exposure_ev: Dist = normal(0.0, 0.3, -1.0, 1.0, min=-10.0, max=10.0)
