@@ -18,14 +18,15 @@ from collections import defaultdict
 from pathlib import Path
 
 ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "allon+uvfix", "allon+main", "allon+views",
-         "allon+views_weather", "pathtraced"]
+         "allon+sharp", "allon+weather", "pathtraced"]
 NAMES = {"default": "today's default", "procedural": "today's default, weather off",
          "textures": "+ real textures", "panoramas": "+ panoramas",
          "ibl": "+ shadows/IBL", "allon": "+ textured clutter (all on)",
          "allon+uvfix": "all on + 3 YCB atlases un-rotated",
          "allon+main": "all on + all 5 YCB atlases repaired",
-         "allon+views": "all on + YCB-Video views + camera sharpening (main)",
-         "allon+views_weather": "all on (main) + weather family", "pathtraced": "all on, path traced"}
+         "allon+views": "all on + camera sharpening + low views (elevation 15-50, not kept)",
+         "allon+sharp": "all on + camera sharpening (main)",
+         "allon+weather": "all on (main) + weather family", "pathtraced": "all on, path traced"}
 
 
 def _row_of(report: dict) -> tuple[str, int, int]:
