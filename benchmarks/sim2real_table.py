@@ -17,16 +17,16 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "allon+uvfix", "allon+main", "allon+views",
-         "allon+sharp", "allon+weather", "pathtraced"]
+ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "allon+uvfix", "allon+main", "allon+sharp",
+         "allon+weather", "allon+views", "pathtraced"]
 NAMES = {"default": "today's default", "procedural": "today's default, weather off",
          "textures": "+ real textures", "panoramas": "+ panoramas",
          "ibl": "+ shadows/IBL", "allon": "+ textured clutter (all on)",
          "allon+uvfix": "all on + 3 YCB atlases un-rotated",
-         "allon+main": "all on + all 5 YCB atlases repaired",
-         "allon+views": "all on + camera sharpening + low views (elevation 15-50, not kept)",
-         "allon+sharp": "all on + camera sharpening (main)",
-         "allon+weather": "all on (main) + weather family", "pathtraced": "all on, path traced"}
+         "allon+main": "all on + all 5 YCB atlases repaired (main)",
+         "allon+views": "all on + sharpening + low views (elevation 15-50, not kept)",
+         "allon+sharp": "all on + camera sharpening, read noise 0-4 (not default)",
+         "allon+weather": "all on + sharpening + weather family", "pathtraced": "all on, path traced"}
 
 
 def _row_of(report: dict) -> tuple[str, int, int]:
