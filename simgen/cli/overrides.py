@@ -16,12 +16,23 @@ _DICT_OVERRIDE = re.compile(r"^(?P<parent>[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\.
                             r"=(?P<value>\{.*\})$", re.DOTALL)
 
 
+def _one_dict(value: str) -> bool:
+    """True when ``value`` is a single ``{...}`` (its first brace closes at its end): not a sweep ``{..},{..}``."""
+    depth = 0
+    for i, ch in enumerate(value):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth == 0:
+            return i == len(value) - 1
+    return False
+
+
 def lift_dict_overrides(args: Iterable[str]) -> list[str]:
-    """``parent.leaf={...}`` -> ``parent={leaf: {...}}`` for plain (no ``+``/``~``/``hydra.``) overrides."""
+    """``parent.leaf={...}`` -> ``parent={leaf: {...}}`` for plain (no ``+``/``~``/``hydra.``) overrides of one dict
+    (a sweep over several, ``{..},{..}``, is left to Hydra)."""
     out = []
     for arg in args:
         m = _DICT_OVERRIDE.match(arg)
-        if m and not arg.startswith("hydra."):
+        if m and not arg.startswith("hydra.") and _one_dict(m["value"]):
             arg = f"{m['parent']}={{{m['leaf']}: {m['value']}}}"
         out.append(arg)
     return out

@@ -17,7 +17,8 @@ UPRIGHT = "randomization.pose.upright_probability={dist: const, value: 0.9}"
 def test_lift_rewrites_only_dotted_dict_overrides():
     assert lift_dict_overrides([ELEV]) == ["randomization.camera={elevation_deg: {dist: uniform, low: 12, high: 45}}"]
     untouched = ["n_images=3", "scene=ycb_video", "render.width=64", "a={x: 1}", "+extra.key={x: 1}",
-                 "~randomization.camera", "hydra.sweeper.params.seed={a: 1}", "randomization.camera.roll_deg=[1,2]"]
+                 "~randomization.camera", "hydra.sweeper.params.seed={a: 1}", "randomization.camera.roll_deg=[1,2]",
+                 "randomization.camera.elevation_deg={dist: const, value: 1},{dist: const, value: 2}"]
     assert lift_dict_overrides(untouched) == untouched
 
 
