@@ -182,9 +182,11 @@ def apply(rgb: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) -> np.nd
     noise_seed = int(rng.integers(1 << 62))
     # drawn after everything above, so configs without sharpening make the same bytes as before it existed
     p_sharp = float(cfg.sharpen_probability.sample(rng))
+    do_sharpen, amount, sigma = False, 0.0, 0.0
     if p_sharp > 0:
         u_sharp, amount = float(rng.random()), float(cfg.sharpen_amount.sample(rng))
         sigma = float(cfg.sharpen_sigma_px.sample(rng)) * px
+        do_sharpen = u_sharp < p_sharp and amount > 0
 
     do_defocus = u_defocus < p_defocus and defocus >= 0.5
     do_motion = u_motion < p_motion and motion >= 1.5
@@ -214,7 +216,7 @@ def apply(rgb: np.ndarray, cfg: SensorConfig, rng: np.random.Generator) -> np.nd
         shot_q = NORMAL_Q * np.float32(1.0 / np.sqrt(photons)) if do_shot else None
         out = _blur_gamma_noise(rgb, _TO_LINEAR * gain, kernels, inv_gamma, shot_q, read_q if read > 0 else None,
                                 nrng)
-    if p_sharp > 0 and u_sharp < p_sharp and amount > 0:
+    if do_sharpen:
         out = unsharp(out, amount, sigma)
     if u_jpeg < p_jpeg:
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
