@@ -181,3 +181,45 @@ def test_distractor_meshes_skip_textured_and_the_scenes_own(ycb_root, compose_cf
     for k in cat.groups["distractor_meshes"]:  # the textured YCB meshes (labelled classes) never become distractors
         src = Path(cat[k].source)
         assert not (src.parent / "texture_map.png").exists() and cat[k].texture is None
+
+
+def test_print_bank_adds_packaging_and_leaves_the_rest_of_the_bank_alone(spec, compose_cfg):
+    """print_bank=N appends N printed boxes/cans (distinct generated prints, same for the same seed); every other
+    bank entry keeps its geometry and texture, so print_bank=0 is the bank as before the option existed."""
+    def bank(n):
+        r = compose_cfg("randomization=off", "randomization/distractors=moderate").randomization
+        r.distractors.print_bank = n
+        rz = Randomizer.from_config(r, spec)
+        cat = _catalog(spec)
+        rz.extend_catalog(cat, assets_dir())
+        return cat, next(f for f in rz.families if f.name == "distractors").prim_keys
+
+    cat0, keys0 = bank(0)
+    cat4, keys4 = bank(4)
+    cat4b, _ = bank(4)
+    assert keys4[:len(keys0)] == keys0 and len(keys4) == len(keys0) + 4
+    for k in keys0:
+        assert np.array_equal(cat0[k].vertices, cat4[k].vertices)
+        assert (cat0[k].texture is None) == (cat4[k].texture is None)
+        if cat0[k].texture is not None:
+            assert np.array_equal(cat0[k].texture, cat4[k].texture)
+    prints = keys4[len(keys0):]
+    assert [k.split(":")[1] for k in prints] == ["box__", "cylinder__", "box__", "cylinder__"]
+    for k in prints:
+        m = cat4[k]
+        assert m.texture is not None and m.texture.dtype == np.uint8 and m.uv.shape == (len(m.vertices), 2)
+        assert m.collision is not None and m.collision[0] in ("box", "cylinder")
+        assert np.array_equal(m.texture, cat4b[k].texture)
+    assert not np.array_equal(cat4[prints[0]].texture, cat4[prints[2]].texture)
+
+
+def test_make_print_has_lettering_and_is_seeded():
+    from simgen.scene.textures import make_print
+
+    a, b, c = (make_print(np.random.default_rng(s), 256) for s in (1, 1, 2))
+    assert a.shape == (256, 256, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    for img in (a, c):  # print, not a flat colour: sharp edges (lettering, bands) and several inks
+        g = img.astype(np.float32).mean(2)
+        assert np.abs(np.diff(g, axis=1)).max() > 60
+        assert len(np.unique(img.reshape(-1, 3) // 32, axis=0)) >= 3

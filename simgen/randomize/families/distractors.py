@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import glob
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -20,12 +20,12 @@ from simgen.core.geometry import random_rotation
 from simgen.errors import AssetError, ConfigError
 from simgen.randomize.families.assets import bank_rng, photo_files, photo_variant, random_colour, textured_variant
 from simgen.randomize.family import Family, SampleContext
-from simgen.scene.catalog import load_mesh_file, mesh_from_trimesh, primitive_collision
+from simgen.scene.catalog import load_mesh_file, mesh_from_trimesh, primitive_collision, triplanar_uv
 from simgen.scene.model import ObjectInstance, Scene
 from simgen.scene.sampler import drop_pose
 from simgen.scene.shapes import SHAPES, make_shape, random_unit_size
 from simgen.scene.spec import SceneSpec
-from simgen.scene.textures import PROCEDURAL_TEXTURES
+from simgen.scene.textures import PROCEDURAL_TEXTURES, make_print
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +58,17 @@ class DistractorsConfig:
     # primitives and the untextured meshes) then wears one, at its real-world size, so real-looking things are
     # background too. null = procedural textures and plain colours.
     texture_dir: Optional[str] = None
+    # Printed packaging: this many more primitives (boxes and cans) wearing generated print (lettering in several
+    # fonts and inks, colour bands, logos, barcodes), drawn like the other primitives; 0 = none (bytes as before)
+    print_bank: int = field(default=0, metadata=check(integer=True, min=0, max=64))
 
     def check(self, prefix: str) -> None:
         if self.texture_dir not in (None, "") and not Path(self.texture_dir).expanduser().is_dir():
             raise ConfigError(f"{prefix}.texture_dir {self.texture_dir!r} is not a folder; pass an existing folder "
                               f"or leave it null")
-        if self.enabled and self.primitive_bank < 1 and not self.meshes:
-            raise ConfigError(f"{prefix}: primitive_bank is 0 and no meshes are given; set primitive_bank >= 1 or "
+        if self.enabled and self.primitive_bank + self.print_bank < 1 and not self.meshes:
+            raise ConfigError(f"{prefix}: primitive_bank and print_bank are 0 and no meshes are given; set "
+                              f"primitive_bank >= 1 or "
                               f"list mesh files under meshes")
 
 
@@ -125,6 +129,28 @@ def build_bank(cfg: DistractorsConfig, spec: SceneSpec, catalog, assets_root: Pa
     if cfg.meshes:
         log.info("distractors: %d primitives, %d meshes", len(prim_keys), len(mesh_keys))
     return prim_keys, mesh_keys
+
+
+def build_print_bank(n: int, catalog, bank_seed: int) -> list[str]:
+    """Add ``n`` boxes and cylinders wearing generated packaging print to ``catalog``; returns their keys.
+    Each face shows the print about once (UVs span the primitive's largest extent)."""
+    rng = bank_rng("distractors-print", bank_seed)
+    keys = []
+    for j in range(n):
+        shape = ("box", "cylinder")[j % 2]
+        tm = _unit_primitive(shape, rng)
+        tm = tm.copy()
+        tm.unmerge_vertices()  # flat faces: one print per side
+        key = f"{PRIMITIVE_PREFIX}print{j}:{shape}__"
+        ext = float(np.max(tm.vertices.max(0) - tm.vertices.min(0)))
+        m = mesh_from_trimesh(key, tm, texture=None, uv=None, base_color=np.ones(4, np.float32), metallic=0.0,
+                              roughness=float(rng.uniform(0.35, 0.8)), source=f"distractor {shape} + print")
+        m.collision = primitive_collision(shape, m.vertices)
+        size = min(512, int(catalog.max_texture_size))
+        uv = triplanar_uv(m.vertices, m.normals, 1.0 / max(ext, 1e-6)) + rng.random(2).astype(np.float32) * 0.2
+        catalog.meshes[key] = replace(m, texture=make_print(rng, size), uv=uv.astype(np.float32))
+        keys.append(key)
+    return keys
 
 
 def dress_in_photos(catalog, prim_keys: list[str], mesh_keys: list[str], photos: list[Path], r0: float,
@@ -212,6 +238,8 @@ class DistractorsFamily(Family):
         if self.photos:
             dress_in_photos(catalog, self.prim_keys, self.mesh_keys, self.photos,
                             median_object_radius(self.spec, catalog), self.cfg.bank_seed)
+        if self.cfg.print_bank:  # after the photos: the rest of the bank is as without it
+            self.prim_keys += build_print_bank(self.cfg.print_bank, catalog, self.cfg.bank_seed)
         catalog.groups["distractor_meshes"] = list(self.mesh_keys)
 
     def pool_sizes(self, catalog, pools: dict[str, int]) -> None:
