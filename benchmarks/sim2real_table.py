@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "allon+uvfix", "allon+main", "allon+sharp",
-         "allon+weather", "allon+views", "pathtraced"]
+         "allon+weather", "allon+views", "allon+print", "pathtraced"]
 NAMES = {"default": "today's default", "procedural": "today's default, weather off",
          "textures": "+ real textures", "panoramas": "+ panoramas",
          "ibl": "+ shadows/IBL", "allon": "+ textured clutter (all on)",
@@ -26,7 +26,10 @@ NAMES = {"default": "today's default", "procedural": "today's default, weather o
          "allon+main": "all on + all 5 YCB atlases repaired (main)",
          "allon+views": "all on + sharpening + low views (elevation 15-50, not kept)",
          "allon+sharp": "all on + camera sharpening, read noise 0-4 (not default)",
-         "allon+weather": "all on + sharpening + weather family", "pathtraced": "all on, path traced"}
+         "allon+weather": "all on + sharpening + weather family", "pathtraced": "all on, path traced",
+         "allon+print": "all on + printed-packaging clutter (print_bank 16)"}
+# rows whose name depends on the count: the raster row of 300 beside the path-traced one runs on main's code
+NAMES_N = {("allon", 300): "all on (main), raster"}
 
 
 def _row_of(report: dict) -> tuple[str, int, int]:
@@ -88,7 +91,7 @@ def table(rows: dict) -> str:
         runs = sorted(rows[(name, n)], key=lambda r: r["seed"])
         seeds = ",".join(str(r["seed"]) for r in runs)
         per_seed = "" if len(runs) < 2 else " (" + ", ".join(f"{r['map']:.3f}" for r in runs) + ")"
-        out.append(f"| {NAMES.get(name, name)} | {n} | {seeds} | {_fmt([r['map'] for r in runs], 3)}{per_seed} | "
+        out.append(f"| {NAMES_N.get((name, n), NAMES.get(name, name))} | {n} | {seeds} | {_fmt([r['map'] for r in runs], 3)}{per_seed} | "
                    f"{_fmt([r['ap50'] for r in runs], 3)} | {_fmt([r['fp'] for r in runs], 0)} | "
                    f"{_fmt([r['fid'] for r in runs], 1)} | "
                    f"{_fmt([r['kid'] for r in runs], 4)} | {_fmt([r['spi'] for r in runs], 3)} |")
