@@ -91,7 +91,8 @@ def table(rows: dict) -> str:
         runs = sorted(rows[(name, n)], key=lambda r: r["seed"])
         seeds = ",".join(str(r["seed"]) for r in runs)
         per_seed = "" if len(runs) < 2 else " (" + ", ".join(f"{r['map']:.3f}" for r in runs) + ")"
-        out.append(f"| {NAMES_N.get((name, n), NAMES.get(name, name))} | {n} | {seeds} | {_fmt([r['map'] for r in runs], 3)}{per_seed} | "
+        label = NAMES_N.get((name, n), NAMES.get(name, name))
+        out.append(f"| {label} | {n} | {seeds} | {_fmt([r['map'] for r in runs], 3)}{per_seed} | "
                    f"{_fmt([r['ap50'] for r in runs], 3)} | {_fmt([r['fp'] for r in runs], 0)} | "
                    f"{_fmt([r['fid'] for r in runs], 1)} | "
                    f"{_fmt([r['kid'] for r in runs], 4)} | {_fmt([r['spi'] for r in runs], 3)} |")

@@ -106,7 +106,7 @@ def make_print(rng: np.random.Generator, size: int = 512) -> np.ndarray:
     for _ in range(int(rng.integers(0, 4))):  # bands and panels
         c = _ink(rng)
         if rng.random() < 0.6:
-            y0 = int(rng.integers(0, size)); h = int(rng.integers(size // 20, size // 3))
+            y0, h = int(rng.integers(0, size)), int(rng.integers(size // 20, size // 3))
             cv2.rectangle(img, (0, y0), (size - 1, min(size - 1, y0 + h)), c, -1)
         else:
             x0, y0 = (int(v) for v in rng.integers(0, size * 3 // 4, 2))

@@ -68,8 +68,7 @@ class DistractorsConfig:
                               f"or leave it null")
         if self.enabled and self.primitive_bank + self.print_bank < 1 and not self.meshes:
             raise ConfigError(f"{prefix}: primitive_bank and print_bank are 0 and no meshes are given; set "
-                              f"primitive_bank >= 1 or "
-                              f"list mesh files under meshes")
+                              f"primitive_bank >= 1 or list mesh files under meshes")
 
 
 def median_object_radius(spec: SceneSpec, catalog) -> float:
@@ -135,18 +134,17 @@ def build_print_bank(n: int, catalog, bank_seed: int) -> list[str]:
     """Add ``n`` boxes and cylinders wearing generated packaging print to ``catalog``; returns their keys.
     Each face shows the print about once (UVs span the primitive's largest extent)."""
     rng = bank_rng("distractors-print", bank_seed)
+    size = min(512, int(catalog.max_texture_size))
     keys = []
     for j in range(n):
         shape = ("box", "cylinder")[j % 2]
-        tm = _unit_primitive(shape, rng)
-        tm = tm.copy()
+        tm = _unit_primitive(shape, rng)  # a fresh mesh: unmerged in place
         tm.unmerge_vertices()  # flat faces: one print per side
         key = f"{PRIMITIVE_PREFIX}print{j}:{shape}__"
         ext = float(np.max(tm.vertices.max(0) - tm.vertices.min(0)))
         m = mesh_from_trimesh(key, tm, texture=None, uv=None, base_color=np.ones(4, np.float32), metallic=0.0,
                               roughness=float(rng.uniform(0.35, 0.8)), source=f"distractor {shape} + print")
         m.collision = primitive_collision(shape, m.vertices)
-        size = min(512, int(catalog.max_texture_size))
         uv = triplanar_uv(m.vertices, m.normals, 1.0 / max(ext, 1e-6)) + rng.random(2).astype(np.float32) * 0.2
         catalog.meshes[key] = replace(m, texture=make_print(rng, size), uv=uv.astype(np.float32))
         keys.append(key)
