@@ -6,6 +6,9 @@ Each job folder's report.json gives the row (realism=...), the seed, mAP/AP50 on
 render time per image; rows with several seeds are shown as mean +- standard deviation (and the seeds' values).
 "clutter FP" counts the confident detections (score >= 0.5) on the real photos that overlap no labelled object at
 all (IoU < 0.1 with every ground-truth box of any class): detections on the keyboard, the cable, the unlabelled can.
+That count moves with how confident a detector is on the real photos; "clutter FP @ R90" counts the same clutter
+detections at the score threshold where the detector first finds 90% of the labelled objects (class-aware, IoU >= 0.5,
+greedy by score as in COCO): at equal recall, so detectors of different confidence compare ("-" where it never does).
 """
 
 from __future__ import annotations
@@ -67,6 +70,33 @@ def clutter_false_positives(score_dir: Path, real_dir: Path, threshold: float = 
     return sum(1 for d in dets if d["score"] >= threshold and all(_iou(d["bbox"], g) < 0.1 for g in gts[d["image_id"]]))
 
 
+def clutter_false_positives_at_recall(score_dir: Path, real_dir: Path, recall: float = 0.9) -> int | None:
+    """Clutter detections (as above) scoring at least the threshold where recall first reaches ``recall``."""
+    det_file, gt_file = score_dir / "detections.json", real_dir / "annotations.json"
+    if not det_file.is_file() or not gt_file.is_file():
+        return None
+    gts: dict = defaultdict(list)
+    for a in json.loads(gt_file.read_text())["annotations"]:
+        gts[a["image_id"]].append((a["category_id"], a["bbox"]))
+    n_gt = sum(len(g) for g in gts.values())
+    dets = sorted(json.loads(det_file.read_text()), key=lambda d: -d["score"])
+    used: set = set()
+    threshold = None
+    for d in dets:
+        cands = [(_iou(d["bbox"], b), j) for j, (c, b) in enumerate(gts[d["image_id"]])
+                 if c == d["category_id"] and (d["image_id"], j) not in used]
+        best = max(cands, default=(0.0, -1))
+        if best[0] >= 0.5:
+            used.add((d["image_id"], best[1]))
+            if len(used) >= recall * n_gt:
+                threshold = d["score"]
+                break
+    if threshold is None:
+        return None
+    return sum(1 for d in dets if d["score"] >= threshold
+               and all(_iou(d["bbox"], b) < 0.1 for _, b in gts[d["image_id"]]))
+
+
 def collect(dirs: list[Path]) -> dict:
     rows: dict = defaultdict(list)
     for d in dirs:
@@ -79,13 +109,15 @@ def collect(dirs: list[Path]) -> dict:
             rows[(name, n)].append({"seed": seed, "map": s.get("map"), "ap50": s.get("ap50"), "fid": s.get("fid"),
                                     "kid": s.get("kid"), "spi": (r.get("render") or {}).get("seconds_per_image"),
                                     "dir": rep.parent.name, "fp": clutter_false_positives(
+                                        rep.parent / "score", Path(r.get("real_dir") or "")),
+                                    "fp90": clutter_false_positives_at_recall(
                                         rep.parent / "score", Path(r.get("real_dir") or ""))})
     return rows
 
 
 def table(rows: dict) -> str:
-    out = ["| row | images | seeds | mAP | AP50 | clutter FP | FID | KID | s / image (render) |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    out = ["| row | images | seeds | mAP | AP50 | clutter FP | clutter FP @ R90 | FID | KID | s / image (render) |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     keys = sorted(rows, key=lambda k: (-k[1], ORDER.index(k[0]) if k[0] in ORDER else 99))
     for name, n in keys:
         runs = sorted(rows[(name, n)], key=lambda r: r["seed"])
@@ -94,6 +126,7 @@ def table(rows: dict) -> str:
         label = NAMES_N.get((name, n), NAMES.get(name, name))
         out.append(f"| {label} | {n} | {seeds} | {_fmt([r['map'] for r in runs], 3)}{per_seed} | "
                    f"{_fmt([r['ap50'] for r in runs], 3)} | {_fmt([r['fp'] for r in runs], 0)} | "
+                   f"{_fmt([r['fp90'] for r in runs], 0)} | "
                    f"{_fmt([r['fid'] for r in runs], 1)} | "
                    f"{_fmt([r['kid'] for r in runs], 4)} | {_fmt([r['spi'] for r in runs], 3)} |")
     return "\n".join(out)

@@ -19,3 +19,36 @@ def test_colour_pass_variants_change_the_stock_shader():
     for name in ("flat", "no_texture", "lambert"):
         assert v[name] != stock, name
     assert "texture(material.base_color_texture" not in v["no_texture"].split("void main()")[1]
+
+
+def test_clutter_false_positives_counted_at_equal_recall(tmp_path):
+    """Clutter detections count from the score where recall first reaches the target, so two detectors that
+    differ only in confidence give the same number; a detector that never reaches it gives None."""
+    import json
+
+    from sim2real_table import clutter_false_positives, clutter_false_positives_at_recall
+
+    real, score = tmp_path / "real", tmp_path / "score"
+    real.mkdir(), score.mkdir()
+    gt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10]},
+          {"image_id": 1, "category_id": 2, "bbox": [50, 50, 10, 10]}]
+    (real / "annotations.json").write_text(json.dumps({"annotations": gt}))
+
+    def write(scale):
+        dets = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.9 * scale},
+                {"image_id": 1, "category_id": 1, "bbox": [100, 100, 5, 5], "score": 0.8 * scale},  # clutter
+                {"image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "score": 0.7 * scale},  # wrong class
+                {"image_id": 1, "category_id": 2, "bbox": [50, 50, 10, 10], "score": 0.6 * scale},
+                {"image_id": 1, "category_id": 2, "bbox": [200, 200, 5, 5], "score": 0.5 * scale}]  # clutter, later
+        (score / "detections.json").write_text(json.dumps(dets))
+
+    write(1.0)
+    assert clutter_false_positives(score, real, 0.5) == 2
+    assert clutter_false_positives_at_recall(score, real, 0.5) == 0  # first object found at 0.9
+    assert clutter_false_positives_at_recall(score, real, 1.0) == 1  # both found at 0.6: one clutter above
+    write(0.5)  # the same detector, less confident: the fixed-score count changes, the equal-recall one does not
+    assert clutter_false_positives(score, real, 0.5) == 0
+    assert clutter_false_positives_at_recall(score, real, 1.0) == 1
+    gt.append({"image_id": 2, "category_id": 1, "bbox": [0, 0, 10, 10]})
+    (real / "annotations.json").write_text(json.dumps({"annotations": gt}))
+    assert clutter_false_positives_at_recall(score, real, 1.0) is None
