@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "allon+uvfix", "allon+main", "allon+sharp",
-         "allon+weather", "allon+views", "allon+print", "pathtraced"]
+         "allon+weather", "allon+views", "allon+print", "pathtraced", "default+long", "allon+printlong"]
 NAMES = {"default": "today's default", "procedural": "today's default, weather off",
          "textures": "+ real textures", "panoramas": "+ panoramas",
          "ibl": "+ shadows/IBL", "allon": "+ textured clutter (all on)",
@@ -30,7 +30,9 @@ NAMES = {"default": "today's default", "procedural": "today's default, weather o
          "allon+views": "all on + sharpening + low views (elevation 15-50, not kept)",
          "allon+sharp": "all on + camera sharpening, read noise 0-4 (not default)",
          "allon+weather": "all on + sharpening + weather family", "pathtraced": "all on, path traced",
-         "allon+print": "all on + printed-packaging clutter (print_bank 16)"}
+         "allon+print": "all on + printed-packaging clutter (print_bank 16)",
+         "default+long": "today's default, 1200 iterations",
+         "allon+printlong": "all on + printed-packaging clutter, 1200 iterations"}
 # rows whose name depends on the count: the raster row of 300 beside the path-traced one runs on main's code
 NAMES_N = {("allon", 300): "all on (main), raster"}
 
