@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simgen.core.geometry import norm
+
 if TYPE_CHECKING:  # annotations only: the camera model lives above core
     from simgen.scene.model import Camera
 
@@ -364,7 +366,7 @@ def world_up_in_camera(camera: Camera) -> np.ndarray:
 
 
 def camera_distance(camera: Camera, look_at) -> float:
-    return float(np.linalg.norm(camera.T_world_cam[:3, 3] - np.asarray(look_at, np.float64)))
+    return norm(camera.T_world_cam[:3, 3] - np.asarray(look_at, np.float64))
 
 
 # ---------------------------------------------------------------------- noise
@@ -425,7 +427,7 @@ def tangent_basis(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two unit vectors spanning the plane orthogonal to unit normal n (3,)."""
     a = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
     t1 = np.cross(n, a)
-    t1 /= np.linalg.norm(t1)
+    t1 /= norm(t1)
     t2 = np.cross(n, t1)
     return t1, t2
 

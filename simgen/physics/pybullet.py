@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from simgen.core.geometry import matrix_to_quat_xyzw, pose, quat_xyzw_to_matrix
+from simgen.core.geometry import dot_rows, matrix_to_quat_xyzw, pose, quat_xyzw_to_matrix
 from simgen.core.quiet import native_output_silenced
 from simgen.scene.catalog import AssetCatalog
 from simgen.scene.model import ObjectInstance, Scene
@@ -47,11 +47,11 @@ def simplify_hull(points: np.ndarray, max_vertices: int = HULL_MAX_VERTICES,
 
         dirs = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1], [1, 1, -1], [1, -1, 1], [-1, 1, 1]],
                         np.float64)
-        proj = (pts - pts.mean(axis=0)) @ dirs.T
+        proj = dot_rows(pts - pts.mean(axis=0), dirs)
         idx = sorted(set(np.argmax(proj, axis=0).tolist()) | set(np.argmin(proj, axis=0).tolist()))
         while len(idx) < max_vertices:
             eq = ConvexHull(pts[idx]).equations  # outward unit normals n and offsets d: n.x + d <= 0 inside
-            outside = (pts @ eq[:, :3].T + eq[:, 3]).max(axis=1)
+            outside = (dot_rows(pts, eq[:, :3]) + eq[:, 3]).max(axis=1)
             k = int(np.argmax(outside))
             if outside[k] <= tolerance:
                 break

@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from simgen.core.geometry import norm
 from simgen.errors import AssetError, ConfigError
 from simgen.scene.texture_bank import _ByteLRU, list_files, read_bounded
 
@@ -402,9 +403,9 @@ def dominant_light(pano: np.ndarray, rotation: float = 0.0, *, quantile: float =
     d = directions(H, W, rotation)[clamp]                           # (K, 3)
     w = dY * dw[clamp]
     s = (w[:, None] * d).sum(0)
-    if not np.linalg.norm(s) > 0:
+    if not norm(s) > 0:
         return _no_light(pano)
-    direction = s / np.linalg.norm(s)
+    direction = s / norm(s)
     cosw = np.maximum(d @ direction, 0.0) * dw[clamp]
     E = float((dY * cosw).sum())
     if not E > 0:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simgen.core.geometry import look_at_cv, pose, random_rotation, rot_z, spherical_to_cartesian
+from simgen.core.geometry import look_at_cv, norm, pose, random_rotation, rot_z, spherical_to_cartesian
 from simgen.scene.catalog import SURFACE_KEY, WALL_KEY, AssetCatalog
 from simgen.scene.model import Camera, Light, ObjectInstance, Scene
 from simgen.scene.spec import CameraSpec, SceneSpec
@@ -55,7 +55,7 @@ def drop_pose(mesh, scale: float, R: np.ndarray, xy: np.ndarray, drop_height: fl
     r = mesh.radius * scale
     z = r + drop_height
     for (pxy, pr, ptop) in placed:  # stack above anything it would start inside
-        if np.linalg.norm(xy - pxy) < r + pr:
+        if norm(xy - pxy) < r + pr:
             z = max(z, ptop + r + 0.005)
     placed.append((xy, r, z + r))
     if upright:  # rest the lowest point just above the surface

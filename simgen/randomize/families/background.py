@@ -15,7 +15,7 @@ import numpy as np
 
 from simgen.core.checks import check
 from simgen.core.dist import Dist, const, loguniform, uniform
-from simgen.core.geometry import pose, rot_z
+from simgen.core.geometry import norm, pose, rot_z
 from simgen.core.imaging import hsv_rgb
 from simgen.errors import ConfigError
 from simgen.randomize.families.assets import bank_rng, matching, mirror_tiled, photo_files, photo_variant, random_colour
@@ -183,9 +183,9 @@ def _env_lights(envmap: Envmap) -> tuple[list[Light], np.ndarray]:
     light) and the rest of it as SH ambient (9, 3)."""
     L = env_lighting(envmap)
     z = np.asarray(L.direction, np.float64)
-    z = z / np.linalg.norm(z)
+    z = z / norm(z)
     x = np.cross([0.0, 0.0, 1.0], z) if abs(z[2]) < 0.999 else np.array([1.0, 0.0, 0.0])
-    x /= np.linalg.norm(x)
+    x /= norm(x)
     T = np.eye(4)
     T[:3, :3] = np.stack([x, np.cross(z, x), z], axis=1)
     T[:3, 3] = 2.0 * z

@@ -15,7 +15,7 @@ import numpy as np
 
 from simgen.core.checks import check
 from simgen.core.dist import Dist, const, normal, optional, uniform
-from simgen.core.geometry import look_at_cv, spherical_to_cartesian
+from simgen.core.geometry import dot, look_at_cv, norm, spherical_to_cartesian
 from simgen.randomize.family import Family, SampleContext
 from simgen.scene.model import Camera, Scene
 from simgen.scene.spec import SceneSpec
@@ -48,15 +48,15 @@ def spine_view(cam: Camera, look_at) -> tuple[np.ndarray, float, float, float, f
     optical axis closest to the scene's nominal look-at point."""
     T = np.asarray(cam.T_world_cam, np.float64)
     eye, fwd = T[:3, 3], T[:3, 2]
-    t = max(float(np.dot(np.asarray(look_at, np.float64) - eye, fwd)), 1e-6)
+    t = max(dot(np.asarray(look_at, np.float64) - eye, fwd), 1e-6)
     target = eye + fwd * t
     v = eye - target
-    d = float(np.linalg.norm(v))
+    d = norm(v)
     el = float(np.arcsin(np.clip(v[2] / d, -1.0, 1.0)))
     az = float(np.arctan2(v[1], v[0]))
     R0 = look_at_cv(eye, target)[:3, :3]
     x = T[:3, 0]
-    roll = float(np.arctan2(np.dot(x, R0[:, 1]), np.dot(x, R0[:, 0])))
+    roll = float(np.arctan2(dot(x, R0[:, 1]), dot(x, R0[:, 0])))
     return target, d, el, az, roll
 
 

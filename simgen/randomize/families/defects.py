@@ -23,6 +23,7 @@ import numpy as np
 
 from simgen.core.checks import check
 from simgen.core.dist import Dist, choice, const, randint, uniform
+from simgen.core.geometry import norm
 from simgen.core.imaging import (
     backproject,
     luminance,
@@ -108,7 +109,7 @@ class _Surface:
         spec = np.zeros(len(P), np.float32)
         for kind, vec, w in self.lights:
             if kind == "dir":
-                Ld = np.broadcast_to(vec / np.linalg.norm(vec), P.shape)
+                Ld = np.broadcast_to(vec / norm(vec), P.shape)
                 ww = np.full(len(P), w)
             else:
                 d = vec[None, :] - P
@@ -130,7 +131,7 @@ def _tangent_points(s: _Surface, cy: int, cx: int, rng: np.random.Generator):
     n = s.N[y0:y1, x0:x1].reshape(-1, 3)
     n = n[np.linalg.norm(n, axis=1) > 0.5]
     n0 = n.mean(0) if len(n) else s.N[cy, cx]
-    n0 = n0 / max(np.linalg.norm(n0), 1e-9)
+    n0 = n0 / max(norm(n0), 1e-9)
     t1, t2 = tangent_basis(n0)
     a = rng.uniform(0, 2 * np.pi)
     t1, t2 = np.cos(a) * t1 + np.sin(a) * t2, -np.sin(a) * t1 + np.cos(a) * t2
