@@ -6,10 +6,13 @@ implementation, so the fixture records the GL renderer and version it was made w
 skips (regenerate with ``python tests/golden/test_golden.py --write`` on purpose, never to make a failure pass).
 
 ``alternates`` in the fixture: other complete recordings of a case that the same code makes on another CPU model
-with the same GL. On an AMD EPYC with AVX-512 (2026-12-03), images 3 and 4 of metal_parts-strong differ from the
-recording made on the machines before it (depth, instance maps and labels identical); not from the BLAS kernel,
-NumPy's, OpenCV's, Mesa's or glibc's CPU dispatch (each switched off in turn: no change), cause not yet found.
-Geometry does not depend on the CPU any more (``test_bytes_do_not_depend_on_the_blas_kernel``).
+with the same GL (``alternates_made_on`` says where). llvmpipe compiles its shaders with LLVM for the host CPU, so
+its pixels' last bits can follow the CPU model, which the renderer string does not name (the manifest's ``gl.cpu``
+now does): on an AMD EPYC (2026-12-03) images 3 and 4 of metal_parts-strong differ from the recording made on the
+machines before it, with depth, instance maps and labels identical; forcing llvmpipe to SSE4.1 code
+(``GALLIUM_OVERRIDE_CPU_CAPS=sse4.1``) changes that case's bytes too, while switching off the BLAS kernel's, NumPy's,
+OpenCV's and glibc's CPU dispatch does not. Everything before the GL (poses, hulls, cameras) no longer depends on the
+CPU (``test_bytes_do_not_depend_on_the_blas_kernel``).
 """
 
 from __future__ import annotations

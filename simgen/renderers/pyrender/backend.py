@@ -31,6 +31,20 @@ from simgen.scene.model import Camera, Scene, cv_to_gl
 log = logging.getLogger(__name__)
 
 
+def cpu_model() -> str:
+    """The host CPU's model name (Linux /proc/cpuinfo; else platform.processor()), '' when unknown."""
+    import platform
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()[:120]
+    except OSError:
+        pass
+    return platform.processor()[:120]
+
+
 class _BitPass:
     """GL state of a silhouette pass: colours ORed into the buffer (one bit per object), depth tested against the
     cleared buffer only (no depth writes), so every object's coverage is exactly its coverage rendered alone."""
@@ -182,6 +196,9 @@ class PyrenderRenderer:
 
         self.gl_info = {k: GL.glGetString(v).decode(errors="replace") for k, v in
                         (("vendor", GL.GL_VENDOR), ("renderer", GL.GL_RENDERER), ("version", GL.GL_VERSION))}
+        # a software GL (llvmpipe) compiles its shaders for the host CPU, and its pixels' last bits follow the
+        # CPU model, which the renderer string does not name: recorded so two runs' bytes can be compared
+        self.gl_info["cpu"] = cpu_model()
         log.debug("GL: %s", self.gl_info)
         return self
 
