@@ -17,6 +17,26 @@ class Terminated(KeyboardInterrupt):
     """Raised in the main process on SIGTERM."""
 
 
+def interrupt_in(exc: BaseException) -> type | None:
+    """Terminated or KeyboardInterrupt when ``exc`` is one of them in disguise, else None. A Ctrl-C or SIGTERM that
+    lands while ctypes converts a call's arguments (PyOpenGL's GL calls) comes back as ``ctypes.ArgumentError``
+    ("argument 2: KeyboardInterrupt: ") with the interrupt lost; one raised while handling another is chained."""
+    seen = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, KeyboardInterrupt):
+            return Terminated if isinstance(e, Terminated) else KeyboardInterrupt
+        if type(e).__name__ == "ArgumentError" and type(e).__module__ == "ctypes":
+            msg = str(e)
+            if "Terminated" in msg:
+                return Terminated
+            if "KeyboardInterrupt" in msg:
+                return KeyboardInterrupt
+        e = e.__cause__ or e.__context__
+    return None
+
+
 
 
 def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -38,20 +58,19 @@ def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             pass
         try:
             return fn(*args, **kwargs)
-        except Terminated:
-            if debug_enabled():
-                raise
-            print("simgen: terminated; finished shards are kept, run the same command again to resume",
-                  file=sys.stderr)
-            sys.exit(143)
         except SimgenError as exc:
             if debug_enabled():
                 raise
             print(f"simgen: error: {exc}", file=sys.stderr)
             sys.exit(2)
-        except KeyboardInterrupt:
-            if debug_enabled():
+        except BaseException as exc:
+            kind = interrupt_in(exc)
+            if kind is None or debug_enabled():
                 raise
+            if kind is Terminated:
+                print("simgen: terminated; finished shards are kept, run the same command again to resume",
+                      file=sys.stderr)
+                sys.exit(143)
             print("simgen: interrupted; finished shards are kept, run the same command again to resume",
                   file=sys.stderr)
             sys.exit(130)

@@ -221,3 +221,34 @@ def test_interrupt_leaves_a_resumable_run(tmp_path, sig, code):
 
     coco = json.loads((out / "annotations.json").read_text())
     assert [e["id"] for e in coco["images"]] == list(range(1, 41))
+
+
+@pytest.mark.parametrize("raised, code", [(KeyboardInterrupt, 130), ("Terminated", 143)])
+def test_interrupt_inside_a_ctypes_call_exits_as_an_interrupt(raised, code, capsys):
+    """A Ctrl-C landing while ctypes converts a GL call's arguments (seen in CI: glGetIntegerv during a render)
+    reaches simgen as ctypes.ArgumentError, not KeyboardInterrupt: it must still exit 130/143 with the resume
+    hint, not 1 with a traceback."""
+    import ctypes
+
+    from simgen.cli.common import Terminated, report_errors
+
+    exc = Terminated if raised == "Terminated" else raised
+
+    class Arg:
+        @classmethod
+        def from_param(cls, obj):
+            raise exc()
+
+    libc_abs = ctypes.CDLL(None).abs
+    libc_abs.argtypes = [Arg]
+
+    @report_errors
+    def job():
+        libc_abs(1)
+
+    with pytest.raises(ctypes.ArgumentError):  # what ctypes really raises
+        libc_abs(1)
+    with pytest.raises(SystemExit) as e:
+        job()
+    assert e.value.code == code
+    assert "run the same command again to resume" in capsys.readouterr().err
