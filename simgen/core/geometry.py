@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -92,8 +94,7 @@ def dot_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def norm(v) -> float:
     """Euclidean length of a vector, the same bits on every CPU (``np.linalg.norm`` of a 1-D array is a BLAS
     dot, whose rounding depends on the kernel the BLAS library picks for the CPU; see ``dot_rows``)."""
-    v = np.asarray(v, np.float64).ravel()
-    return float(np.sqrt(np.add.reduce(v * v)))
+    return math.sqrt(dot(v, v))
 
 
 def dot(a, b) -> float:
