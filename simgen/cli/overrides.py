@@ -5,6 +5,11 @@ whose value is null (e.g. ``randomization.camera.elevation_deg``, null = "the sc
 dict into the typed null node and raises ``AttributeError: 'NoneType' object has no attribute 'get'``
 (omry/omegaconf#1360). Merging through the parent works and means the same thing, so a dict-valued override of a
 dotted key is rewritten to ``a.b={leaf: {...}}``.
+
+Several such overrides of one parent become **one** override holding every leaf (``a.b={x: {...}, y: {...}}``): Hydra's
+multirun sweeper (``simgen experiment``, ``simgen sweep``) keeps only the last override of each key, so two lifted
+overrides of one family (``randomization.sensor.read_noise={...}`` and ``randomization.sensor.sharpen_probability=
+{...}``) would otherwise lose all but the last without a word.
 """
 
 from __future__ import annotations
@@ -28,11 +33,21 @@ def _one_dict(value: str) -> bool:
 
 def lift_dict_overrides(args: Iterable[str]) -> list[str]:
     """``parent.leaf={...}`` -> ``parent={leaf: {...}}`` for plain (no ``+``/``~``/``hydra.``) overrides of one dict
-    (a sweep over several, ``{..},{..}``, is left to Hydra)."""
-    out = []
+    (a sweep over several, ``{..},{..}``, is left to Hydra). Lifted overrides of one parent are joined into one, at
+    the place of the first; a leaf given twice keeps its later value (as Hydra's last-wins)."""
+    out: list[str | None] = []
+    leaves: dict[str, dict[str, str]] = {}  # parent -> leaf -> value, in first-seen order
+    slot: dict[str, int] = {}  # parent -> its place in out
     for arg in args:
         m = _DICT_OVERRIDE.match(arg)
         if m and not arg.startswith("hydra.") and _one_dict(m["value"]):
-            arg = f"{m['parent']}={{{m['leaf']}: {m['value']}}}"
-        out.append(arg)
-    return out
+            if m["parent"] not in slot:
+                slot[m["parent"]] = len(out)
+                leaves[m["parent"]] = {}
+                out.append(None)
+            leaves[m["parent"]][m["leaf"]] = m["value"]
+        else:
+            out.append(arg)
+    for parent, i in slot.items():
+        out[i] = f"{parent}={{{', '.join(f'{leaf}: {value}' for leaf, value in leaves[parent].items())}}}"
+    return [a for a in out if a is not None]

@@ -40,3 +40,40 @@ def test_cli_accepts_a_distribution_for_a_null_key():
     from simgen.cli.main import precheck_overrides
 
     precheck_overrides("render", lift_dict_overrides([ELEV, UPRIGHT, "n_images=2"]))
+
+
+SHARP = "randomization.sensor.sharpen_probability={dist: const, value: 0.7}"
+NOISE = "randomization.sensor.read_noise={dist: uniform, low: 0, high: 4}"
+DIST = "randomization.camera.distance_scale={dist: uniform, low: 0.7, high: 1.0}"
+
+
+def test_lifted_overrides_of_one_family_become_one():
+    lifted = lift_dict_overrides(["n_images=3", SHARP, ELEV, NOISE, "seed=1", DIST])
+    assert lifted == ["n_images=3",
+                      "randomization.sensor={sharpen_probability: {dist: const, value: 0.7}, "
+                      "read_noise: {dist: uniform, low: 0, high: 4}}",
+                      "randomization.camera={elevation_deg: {dist: uniform, low: 12, high: 45}, "
+                      "distance_scale: {dist: uniform, low: 0.7, high: 1.0}}",
+                      "seed=1"]
+    # a leaf given twice keeps the later value, as Hydra would
+    again = "randomization.sensor.read_noise={dist: const, value: 1}"
+    assert lift_dict_overrides([NOISE, again]) == ["randomization.sensor={read_noise: {dist: const, value: 1}}"]
+
+
+def test_a_multirun_keeps_every_dict_override_of_a_family():
+    """Hydra's multirun sweeper keeps one override per key: two lifted overrides of one family used to lose the
+    first (an experiment ran without its sharpening). Split the way ``simgen experiment`` / ``simgen sweep`` do,
+    then compose the job: both values are there."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    args = lift_dict_overrides([SHARP, NOISE, ELEV, DIST, UPRIGHT, "seed=0,1"])
+    batches = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(args), None)
+    jobs = [job for batch in batches for job in batch]
+    assert len(jobs) == 2
+    for job in jobs:
+        r = compose("render", list(job)).randomization
+        assert (r.sensor.sharpen_probability.value, r.sensor.read_noise.high) == (0.7, 4)
+        assert (r.camera.elevation_deg.low, r.camera.distance_scale.low) == (12, 0.7)
+        assert r.pose.upright_probability.value == 0.9
+        assert r.camera.elevation_offset_deg.std == 6.0  # the rest of the family keeps its preset values
