@@ -60,3 +60,23 @@ def test_rows_add_one_thing_each(textures):
 
     pt = _row(textures, "pathtraced")
     assert pt["render"]["backend"] == "mitsuba" and dis(pt)["texture_dir"] == surf
+
+
+def test_the_ycbv_row_is_all_on_seen_like_ycb_video(textures):
+    """Row "all on, seen like YCB-Video": all on's photographic material plus the capture's views, camera and print
+    clutter; every other setting is all on's."""
+    allon, ycbv = _row(textures, "allon"), _row(textures, "ycbv")
+    r = ycbv["randomization"]
+    assert r["distractors"]["print_bank"] == 16 and r["pose"]["upright_probability"]["value"] == 0.9
+    cam = r["camera"]
+    assert (cam["elevation_deg"]["low"], cam["elevation_deg"]["high"]) == (25, 60)
+    assert (cam["distance_scale"]["low"], cam["distance_scale"]["high"]) == (0.7, 1.0)
+    assert r["sensor"]["sharpen_probability"]["value"] == 0.7 and r["sensor"]["read_noise"]["high"] == 4
+    changed = {("distractors", "print_bank"), ("pose", "upright_probability"), ("camera", "elevation_deg"),
+               ("camera", "distance_scale"), ("sensor", "sharpen_probability"), ("sensor", "read_noise")}
+    for fam, cfg in allon["randomization"].items():
+        for key, value in (cfg.items() if isinstance(cfg, dict) else []):
+            if (fam, key) not in changed:
+                assert r[fam][key] == value, (fam, key)
+    assert {k: v for k, v in ycbv.items() if k != "randomization"} == \
+        {k: v for k, v in allon.items() if k != "randomization"}
