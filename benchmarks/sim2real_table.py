@@ -21,7 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 
 ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "allon+uvfix", "allon+main", "allon+sharp",
-         "allon+weather", "allon+views", "allon+print", "pathtraced", "default+long", "allon+printlong"]
+         "allon+weather", "allon+views", "allon+print", "pathtraced", "default+long", "allon+printlong",
+         "allon+views@1200", "ycbv"]
 NAMES = {"default": "today's default", "procedural": "today's default, weather off",
          "textures": "+ real textures", "panoramas": "+ panoramas",
          "ibl": "+ shadows/IBL", "allon": "+ textured clutter (all on)",
@@ -32,7 +33,11 @@ NAMES = {"default": "today's default", "procedural": "today's default, weather o
          "allon+weather": "all on + sharpening + weather family", "pathtraced": "all on, path traced",
          "allon+print": "all on + printed-packaging clutter (print_bank 16)",
          "default+long": "today's default, 1200 iterations",
-         "allon+printlong": "all on + printed-packaging clutter, 1200 iterations"}
+         "allon+printlong": "all on + printed-packaging clutter, 1200 iterations",
+         # name=views again, at 1200 iterations: print clutter, elevation 25-60, upright 0.9, read noise 0-4 (the
+         # sharpening given with it was lost to the multirun override bug fixed in dbcdca2)
+         "allon+views@1200": "all on + print clutter + views 25-60, upright 0.9, 1200 iterations",
+         "ycbv": "all on, seen like YCB-Video (conf/realism/ycbv.yaml), 1200 iterations"}
 # rows whose name depends on the count: the raster row of 300 beside the path-traced one runs on main's code
 NAMES_N = {("allon", 300): "all on (main), raster"}
 
@@ -40,6 +45,10 @@ NAMES_N = {("allon", 300): "all on (main), raster"}
 def _row_of(report: dict) -> tuple[str, int, int]:
     ov = {o.split("=", 1)[0]: o.split("=", 1)[1] for o in report.get("job", {}).get("overrides", []) if "=" in o}
     row = ov.get("realism", "none") + (f"+{report['name']}" if report.get("name") else "")  # name= tells variants
+    # a variant name used again at another training length is another row
+    its = int((report.get("score") or {}).get("iterations") or 0)
+    if f"{row}@{its}" in NAMES:
+        row = f"{row}@{its}"
     return row, int(report.get("seed", 0)), int(report.get("n_images", 0))
 
 
