@@ -35,19 +35,16 @@ def lift_dict_overrides(args: Iterable[str]) -> list[str]:
     """``parent.leaf={...}`` -> ``parent={leaf: {...}}`` for plain (no ``+``/``~``/``hydra.``) overrides of one dict
     (a sweep over several, ``{..},{..}``, is left to Hydra). Lifted overrides of one parent are joined into one, at
     the place of the first; a leaf given twice keeps its later value (as Hydra's last-wins)."""
-    out: list[str | None] = []
+    out: list[str | tuple[str]] = []  # an override, or (parent,): the place of that parent's joined override
     leaves: dict[str, dict[str, str]] = {}  # parent -> leaf -> value, in first-seen order
-    slot: dict[str, int] = {}  # parent -> its place in out
     for arg in args:
         m = _DICT_OVERRIDE.match(arg)
         if m and not arg.startswith("hydra.") and _one_dict(m["value"]):
-            if m["parent"] not in slot:
-                slot[m["parent"]] = len(out)
+            if m["parent"] not in leaves:
                 leaves[m["parent"]] = {}
-                out.append(None)
+                out.append((m["parent"],))
             leaves[m["parent"]][m["leaf"]] = m["value"]
         else:
             out.append(arg)
-    for parent, i in slot.items():
-        out[i] = f"{parent}={{{', '.join(f'{leaf}: {value}' for leaf, value in leaves[parent].items())}}}"
-    return [a for a in out if a is not None]
+    return [a if isinstance(a, str) else
+            f"{a[0]}={{{', '.join(f'{leaf}: {value}' for leaf, value in leaves[a[0]].items())}}}" for a in out]
