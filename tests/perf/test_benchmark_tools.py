@@ -52,3 +52,19 @@ def test_clutter_false_positives_counted_at_equal_recall(tmp_path):
     gt.append({"image_id": 2, "category_id": 1, "bbox": [0, 0, 10, 10]})
     (real / "annotations.json").write_text(json.dumps({"annotations": gt}))
     assert clutter_false_positives_at_recall(score, real, 1.0) is None
+
+
+def test_seed_pairs_pairs_by_seed_with_a_t_interval():
+    """Only seeds both rows ran are paired; the mean difference and its 95% t-interval are the textbook ones
+    (differences 0.1, 0.2, 0.3: mean 0.2, sd 0.1, half-width 4.303 * 0.1 / sqrt(3))."""
+    from seed_pairs import paired, runs_by_seed, summary
+
+    rows = runs_by_seed([], ["a:0:0.5:10:1:-", "a:1:0.6:20:2:-", "a:2:0.4:30:3:-", "a:7:0.9:1:1:-",
+                             "b:0:0.6:5:0:-", "b:1:0.8:5:0:-", "b:2:0.7:5:0:-"])
+    seeds, diffs = paired(rows["a"], rows["b"], "map")
+    assert seeds == [0, 1, 2] and diffs == pytest.approx([0.1, 0.2, 0.3])
+    assert paired(rows["a"], rows["b"], "kid") == ([], [])  # KID not recorded: not paired, not a zero
+    line = next(ln for ln in summary(rows["a"], rows["b"], "A", "B").splitlines() if ln.startswith("| mAP"))
+    half = 4.303 * 0.1 / 3 ** 0.5
+    assert "+0.100, +0.200, +0.300" in line and f"+0.200 [{0.2 - half:+.3f}, {0.2 + half:+.3f}]" in line
+    assert "KID" not in summary(rows["a"], rows["b"], "A", "B")
