@@ -22,7 +22,7 @@ from pathlib import Path
 
 ORDER = ["default", "procedural", "textures", "panoramas", "ibl", "allon", "allon+uvfix", "allon+main", "allon+sharp",
          "allon+weather", "allon+views", "allon+print", "pathtraced", "default+long", "allon+printlong",
-         "allon+views@1200", "ycbv"]
+         "allon+views@1200", "ycbv", "ycbv+nosharp"]
 NAMES = {"default": "today's default", "procedural": "today's default, weather off",
          "textures": "+ real textures", "panoramas": "+ panoramas",
          "ibl": "+ shadows/IBL", "allon": "+ textured clutter (all on)",
@@ -37,7 +37,8 @@ NAMES = {"default": "today's default", "procedural": "today's default, weather o
          # name=views again, at 1200 iterations: print clutter, elevation 25-60, upright 0.9, read noise 0-4 (the
          # sharpening given with it was lost to the multirun override bug fixed in dbcdca2)
          "allon+views@1200": "all on + print clutter + views 25-60, upright 0.9, 1200 iterations",
-         "ycbv": "all on, seen like YCB-Video (conf/realism/ycbv.yaml), 1200 iterations"}
+         "ycbv": "all on, seen like YCB-Video (conf/realism/ycbv.yaml), 1200 iterations",
+         "ycbv+nosharp": "ycbv without the camera's sharpening, 1200 iterations"}
 # rows whose name depends on the count: the raster row of 300 beside the path-traced one runs on main's code
 NAMES_N = {("allon", 300): "all on (main), raster"}
 
