@@ -18,10 +18,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sim2real_table import NAMES, collect  # noqa: E402
+from sim2real_table import NAMES, _fmt, collect  # noqa: E402
 
-# two-sided 95% t quantiles by degrees of freedom (no scipy needed)
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 METRICS = [("map", "mAP", 3), ("fp", "clutter FP", 0), ("fp90", "clutter FP @ R90", 0), ("kid", "KID", 4)]
 
 
@@ -47,20 +45,20 @@ def paired(a: dict[int, dict], b: dict[int, dict], key: str) -> tuple[list[int],
 
 
 def summary(a: dict[int, dict], b: dict[int, dict], name_a: str, name_b: str) -> str:
+    from scipy.stats import t
+
     lines = [f"| | A: {name_a} | B: {name_b} | difference per seed (B - A) | mean difference, 95% t-interval |",
              "|---|---|---|---|---|"]
     for key, label, nd in METRICS:
         seeds, diffs = paired(a, b, key)
         if not seeds:
             continue
-        va, vb = [a[s][key] for s in seeds], [b[s][key] for s in seeds]
-        sd = statistics.stdev(diffs) if len(diffs) > 1 else float("nan")
-        half = T95.get(len(diffs) - 1, 1.96) * sd / math.sqrt(len(diffs)) if len(diffs) > 1 else float("nan")
-        ms = lambda v: f"{statistics.mean(v):.{nd}f} +- {statistics.stdev(v):.{nd}f}" if len(v) > 1 else f"{v[0]:.{nd}f}"  # noqa: E731
-        lines.append(f"| {label} (seeds {','.join(map(str, seeds))}) | {ms(va)} | {ms(vb)} | "
-                     f"{', '.join(f'{d:+.{nd}f}' for d in diffs)} | "
-                     f"{statistics.mean(diffs):+.{nd}f} [{statistics.mean(diffs) - half:+.{nd}f}, "
-                     f"{statistics.mean(diffs) + half:+.{nd}f}] |")
+        mean = statistics.mean(diffs)
+        half = (t.ppf(0.975, len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+                if len(diffs) > 1 else float("nan"))
+        lines.append(f"| {label} (seeds {','.join(map(str, seeds))}) | {_fmt([a[s][key] for s in seeds], nd)} | "
+                     f"{_fmt([b[s][key] for s in seeds], nd)} | {', '.join(f'{d:+.{nd}f}' for d in diffs)} | "
+                     f"{mean:+.{nd}f} [{mean - half:+.{nd}f}, {mean + half:+.{nd}f}] |")
     return "\n".join(lines)
 
 
@@ -71,8 +69,8 @@ def plot(a: dict[int, dict], b: dict[int, dict], name_a: str, name_b: str, out: 
     import matplotlib.pyplot as plt
 
     keys = [(k, lab) for k, lab, _ in METRICS if paired(a, b, k)[0]]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.4))
-    for ax, (key, label) in zip(list(axes) if len(keys) > 1 else [axes], keys):
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.4), squeeze=False)
+    for ax, (key, label) in zip(axes[0], keys):
         seeds, _ = paired(a, b, key)
         for s in seeds:
             ax.plot([0, 1], [a[s][key], b[s][key]], "-o", color="0.6", lw=1, ms=4)
