@@ -71,7 +71,7 @@ def test_the_ycbv_row_is_all_on_seen_like_ycb_video(textures):
     cam = r["camera"]
     assert (cam["elevation_deg"]["low"], cam["elevation_deg"]["high"]) == (25, 60)
     assert (cam["distance_scale"]["low"], cam["distance_scale"]["high"]) == (0.7, 1.0)
-    assert r["sensor"]["sharpen_probability"]["value"] == 0.7 and r["sensor"]["read_noise"]["high"] == 4
+    assert r["sensor"]["sharpen_probability"]["value"] == 0 and r["sensor"]["read_noise"]["high"] == 4
     changed = {("distractors", "print_bank"), ("pose", "upright_probability"), ("camera", "elevation_deg"),
                ("camera", "distance_scale"), ("sensor", "sharpen_probability"), ("sensor", "read_noise")}
     for fam, cfg in allon["randomization"].items():
