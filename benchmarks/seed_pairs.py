@@ -15,6 +15,7 @@ import argparse
 import math
 import statistics
 import sys
+import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -77,7 +78,7 @@ def plot(a: dict[int, dict], b: dict[int, dict], name_a: str, name_b: str, out: 
             ax.annotate(f"{s}", (1.04, b[s][key]), fontsize=7, va="center", color="0.4")
         ma, mb = statistics.mean(a[s][key] for s in seeds), statistics.mean(b[s][key] for s in seeds)
         ax.plot([0, 1], [ma, mb], "-s", color="C3", lw=2.5, ms=7, label="mean")
-        ax.set_xticks([0, 1], [name_a, name_b], fontsize=8)
+        ax.set_xticks([0, 1], [textwrap.fill(name_a, 18), textwrap.fill(name_b, 18)], fontsize=8)
         ax.set_xlim(-0.3, 1.3)
         ax.set_title(label, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
